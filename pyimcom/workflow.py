@@ -1,0 +1,194 @@
+"""Support for the Snakemake workflow: everything `workflow/rules/common.smk` needs, testable here.
+
+The reference-compatible PyIMCOM JSON is the single source of truth for paths (``OBSFILE``,
+``INDATA``, ``INPSF``, ``OUT``, ``INLAYERCACHE``).  The Snakemake YAML config names that JSON and holds
+workflow-only settings (see ``pyimcom/schemas/config.schema.yaml``).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from .config import Config
+from .errors import ConfigError, InputFileError
+from .geometry import MosaicGeometry, parse_padsides
+from .instrument import filter_name
+from .io.science import get_format
+from .plan import PlanSettings
+from .simulate import SurveySettings, TargetArea, plan_survey, survey_files
+
+__all__ = ["SCHEMA_PATH", "validate_workflow_config", "WorkflowContext", "mosaic_geometry",
+           "target_area", "plan_settings", "survey_settings", "link_file"]  # fmt: skip
+
+SCHEMA_PATH = Path(__file__).parent / "schemas" / "config.schema.yaml"
+
+
+def validate_workflow_config(config: dict) -> dict:
+    """Validate a Snakemake config dict against the schema, filling defaults (in place).
+
+    Raises
+    ------
+    ConfigError
+        Naming the offending key and the schema's complaint.
+    """
+    schema = yaml.safe_load(SCHEMA_PATH.read_text())
+    validator_cls = jsonschema.validators.validator_for(schema)
+
+    def set_defaults(validator, properties, instance, schema):
+        for name, sub in properties.items():
+            if isinstance(instance, dict) and "default" in sub:
+                instance.setdefault(name, sub["default"] if not isinstance(sub["default"], dict) else {})
+        yield from validator_cls.VALIDATORS["properties"](validator, properties, instance, schema)
+
+    filling = jsonschema.validators.extend(validator_cls, {"properties": set_defaults})
+    try:
+        filling(schema).validate(config)
+    except jsonschema.ValidationError as exc:
+        where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
+        raise ConfigError(f"workflow config key {where}: {exc.message}") from None
+    return config
+
+
+def mosaic_geometry(cfg: Config) -> MosaicGeometry:
+    """The `MosaicGeometry` of a configuration."""
+    return MosaicGeometry(ra_deg=cfg.ra, dec_deg=cfg.dec, lonpole_deg=cfg.lonpole, nblock=cfg.nblock,
+                          layout=cfg.layout, dtheta_deg=cfg.dtheta_deg,
+                          padsides=parse_padsides(cfg.pad_sides))  # fmt: skip
+
+
+def target_area(cfg: Config) -> TargetArea:
+    """The area a survey must cover for this mosaic (the mosaic grown by INPAD)."""
+    return TargetArea(mosaic_geometry(cfg), cfg.inpad_out_px, cfg.use_filter)
+
+
+def plan_settings(cfg: Config, strip_rows: int | None = None) -> PlanSettings:
+    """The planner's settings for a configuration."""
+    return PlanSettings(geometry=mosaic_geometry(cfg), margin_out_px=cfg.inpad_out_px,
+                        filter_code=cfg.use_filter, indir=cfg.inpath, informat=get_format(cfg.informat),
+                        outstem=cfg.outstem, strip_rows=strip_rows)  # fmt: skip
+
+
+def survey_settings(section: dict) -> SurveySettings:
+    """`SurveySettings` from the ``simulate`` section of the workflow config (unknown keys ignored)."""
+    names = {f.name for f in fields(SurveySettings)}
+    return SurveySettings(**{k: v for k, v in section.items() if k in names})
+
+
+def link_file(src: str | os.PathLike, dst: str | os.PathLike) -> None:
+    """Make ``dst`` a symbolic link to the absolute path of ``src``, atomically.
+
+    Raises
+    ------
+    InputFileError
+        If ``src`` does not exist.
+    """
+    src = os.path.abspath(src)
+    if not os.path.exists(src):
+        raise InputFileError(f"cannot link {dst}: source file {src} does not exist")
+    dst = os.fspath(dst)
+    os.makedirs(os.path.dirname(dst) or ".", exist_ok=True)
+    tmp = f"{dst}.{os.getpid()}.lnk"
+    os.symlink(src, tmp)
+    os.replace(tmp, dst)
+
+
+@dataclass
+class WorkflowContext:
+    """The validated workflow config, the PyIMCOM configuration, and the files they imply."""
+
+    config: dict
+    cfg: Config
+
+    @classmethod
+    def from_config(cls, config: dict) -> WorkflowContext:
+        """Validate a Snakemake config dict and load the PyIMCOM JSON it names."""
+        validate_workflow_config(config)
+        return cls(config, Config(config["pyimcom_config"]))
+
+    # ---- simulation ---------------------------------------------------------------------------
+    @property
+    def simulate(self) -> bool:
+        """Whether the built-in synthetic survey provides the inputs."""
+        return bool(self.config["simulate"].get("enabled", True))
+
+    def simulated_files(self) -> dict[str, list[str]]:
+        """Files the simulator writes, by kind, as paths under the simulation directory."""
+        sim = self.config["simulate"]
+        layout = plan_survey(survey_settings(sim), target_area(self.cfg))
+        outdir = sim.get("outdir", "results/sim")
+        return {k: [os.path.join(outdir, p) for p in v] for k, v in survey_files(layout).items()}
+
+    def simulate_args(self) -> str:
+        """Command-line options of ``pyimcom simulate`` for the ``simulate`` section."""
+        sim = self.config["simulate"]
+        names = {f.name for f in fields(SurveySettings)}
+        return " ".join(f"--{k.replace('_', '-')} {v}" for k, v in sorted(sim.items()) if k in names)
+
+    # ---- linking ------------------------------------------------------------------------------
+    def link_map(self) -> dict[str, str]:
+        """Destination (the JSON's layout) -> source, for every input file to link.
+
+        Empty when the inputs are used in place (``inputs.link: false`` with real data).
+        """
+        cfg = self.cfg
+        if self.simulate:
+            files = self.simulated_files()
+            sources = {"obsfile": files["obsfile"][0], "science": files["science"], "psf": files["psf"],
+                       "labnoise": files["labnoise"]}  # fmt: skip
+        else:
+            inputs = self.config["inputs"]
+            if not inputs.get("link", True):
+                return {}
+            missing = [k for k in ("obsfile", "science_dir", "psf_dir") if k not in inputs]
+            if missing:
+                raise ConfigError(f"workflow config inputs: missing {', '.join(missing)} "
+                                  "(needed when simulate.enabled is false and inputs.link is true)")  # fmt: skip
+            sources = {"obsfile": inputs["obsfile"],
+                       "science": sorted(glob.glob(os.path.join(inputs["science_dir"], "*.fits"))),
+                       "psf": sorted(glob.glob(os.path.join(inputs["psf_dir"], "*.fits"))),
+                       "labnoise": sorted(glob.glob(os.path.join(inputs.get("labnoise_dir", ""), "*.fits")))
+                       if inputs.get("labnoise_dir") else []}  # fmt: skip
+        out = {os.path.normpath(cfg.obsfile): sources["obsfile"]}
+        sci_dir = self.science_dir()
+        for kind, dst_dir in (("science", sci_dir), ("psf", cfg.inpsf_path),
+                              ("labnoise", os.path.join(cfg.inpath, "labnoise"))):  # fmt: skip
+            for src in sources[kind]:
+                out[os.path.normpath(os.path.join(dst_dir, os.path.basename(src)))] = src
+        return out
+
+    def science_dir(self) -> str:
+        """Directory where the INDATA format keeps the science images."""
+        cfg = self.cfg
+        example = get_format(cfg.informat).science_path(cfg.inpath, filter_name(cfg.use_filter), 0, 1)
+        return os.path.dirname(example)
+
+    def science_inputs(self) -> list[str]:
+        """Science images (as linked, or found in place) that the planner reads headers from."""
+        sci_dir = self.science_dir()
+        links = self.link_map()
+        if links:
+            return sorted(d for d in links if os.path.dirname(d) == os.path.normpath(sci_dir))
+        return sorted(glob.glob(os.path.join(sci_dir, "*.fits")))
+
+    def plan_path(self) -> str:
+        """Path of the plan file."""
+        return self.config.get("plan", "results/plan.json")
+
+    def describe(self) -> str:
+        """One line describing the mosaic (for logs)."""
+        cfg = self.cfg
+        return (f"mosaic {cfg.nblock}x{cfg.nblock} blocks in {filter_name(cfg.use_filter)}, "
+                f"{cfg.n1}x{cfg.n1} stamps of {cfg.n2} px per block, OUT={cfg.outstem}")  # fmt: skip
+
+
+def require_file(path: str, what: str) -> str:
+    """Return ``path`` if it exists, else raise an `InputFileError` naming it."""
+    if not os.path.exists(path):
+        raise InputFileError(f"{what} {path} does not exist")
+    return path

@@ -1,0 +1,32 @@
+# Configuration validation, wildcard constraints and input functions shared by every stage.
+# Real logic lives in pyimcom.workflow (importable and unit tested).
+import re
+
+from pyimcom.workflow import WorkflowContext
+
+CTX = WorkflowContext.from_config(config)  # validates config (schema) and loads the PyIMCOM JSON
+CFG = CTX.cfg
+LINKS = CTX.link_map()  # destination in the JSON's layout -> source file
+PLAN = CTX.plan_path()
+
+
+def _alternation(paths):
+    return "|".join(re.escape(p) for p in sorted(paths)) or "(?!)"
+
+
+wildcard_constraints:
+    linked=_alternation(LINKS),
+
+
+def get_link_source(wildcards):
+    return LINKS[wildcards.linked]
+
+
+def get_plan_inputs():
+    """Observation table and science images whose WCS headers the planner reads."""
+    return [CFG.obsfile] + CTX.science_inputs()
+
+
+def get_final_output():
+    # until the coadd stages exist, the final products are the plan and the linked inputs
+    return [PLAN] + sorted(LINKS)
