@@ -21,8 +21,9 @@ logger = logging.getLogger("pyimcom")
 
 def _setup_logging(verbose: int) -> None:
     level = logging.DEBUG if verbose > 1 else logging.INFO if verbose >= 0 else logging.WARNING
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)  # fmt: skip
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
@@ -34,8 +35,9 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
     names = {f.name for f in dataclasses.fields(SurveySettings)}
     settings = SurveySettings(**{k: v for k, v in vars(args).items() if k in names and v is not None})
     layout = simulate_survey(settings, target_area(cfg), args.outdir, noise=not args.no_noise)
-    logger.info("wrote %d exposures and %d images to %s", len(layout.exposures), len(layout.images),
-                args.outdir)  # fmt: skip
+    logger.info(
+        "wrote %d exposures and %d images to %s", len(layout.exposures), len(layout.images), args.outdir
+    )
     return 0
 
 
@@ -49,8 +51,13 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     plan = make_plan(read_obs_table(cfg.obsfile), plan_settings(cfg, args.strip_rows))
     write_plan(plan, args.output)
     n_img = len(plan["images"])
-    logger.info("plan: %d blocks, %d images in %d strips -> %s", len(plan["blocks"]), n_img,
-                plan["mosaic"]["n_strips"], args.output)  # fmt: skip
+    logger.info(
+        "plan: %d blocks, %d images in %d strips -> %s",
+        len(plan["blocks"]),
+        n_img,
+        plan["mosaic"]["n_strips"],
+        args.output,
+    )
     return 0
 
 
@@ -62,8 +69,10 @@ def _cmd_config(args: argparse.Namespace) -> int:
         cfg.to_file(args.write)
     else:
         sys.stdout.write(cfg.to_file(None) + "\n")
-    summary = (f"block side {cfg.nside_px} px ({cfg.nside_padded_px} padded), {cfg.n1_padded}^2 stamps "
-               f"of {cfg.n2_faded_px}^2 output px, acceptance radius {cfg.inpad_out_px:.3f} px")  # fmt: skip
+    summary = (
+        f"block side {cfg.nside_px} px ({cfg.nside_padded_px} padded), {cfg.n1_padded}^2 stamps "
+        f"of {cfg.n2_faded_px}^2 output px, acceptance radius {cfg.inpad_out_px:.3f} px"
+    )
     logger.info("configuration OK: %s", summary)
     return 0
 
@@ -71,22 +80,33 @@ def _cmd_config(args: argparse.Namespace) -> int:
 def _add_simulate(sub) -> None:
     from .simulate import SurveySettings
 
-    p = sub.add_parser("simulate", help="write the synthetic survey (anlsim format) covering a mosaic",
-                       description="Simulate a small Roman survey covering the mosaic of CONFIG: obs table, "
-                       "science images, Legendre PSF cubes, lab-noise slopes and the object catalogue.")  # fmt: skip
+    p = sub.add_parser(
+        "simulate",
+        help="write the synthetic survey (anlsim format) covering a mosaic",
+        description="Simulate a small Roman survey covering the mosaic of CONFIG: obs table, "
+        "science images, Legendre PSF cubes, lab-noise slopes and the object catalogue.",
+    )
     p.add_argument("config", help="PyIMCOM configuration JSON (the mosaic to cover)")
     p.add_argument("--outdir", required=True, help="output directory")
     p.add_argument("--no-noise", action="store_true", help="write noise-free images (tests)")
     for f in dataclasses.fields(SurveySettings):
-        p.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=type(f.default), default=None,
-                       help=f"default: {f.default}")  # fmt: skip
+        p.add_argument(
+            f"--{f.name.replace('_', '-')}",
+            dest=f.name,
+            type=type(f.default),
+            default=None,
+            help=f"default: {f.default}",
+        )
     p.set_defaults(func=_cmd_simulate)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``pyimcom`` command."""
-    parser = argparse.ArgumentParser(prog="pyimcom", description="PyIMCOM pipeline steps. Each subcommand "
-                                     "is one step of the Snakemake workflow; run `pyimcom SUBCOMMAND --help`.")  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="pyimcom",
+        description="PyIMCOM pipeline steps. Each subcommand "
+        "is one step of the Snakemake workflow; run `pyimcom SUBCOMMAND --help`.",
+    )
     parser.add_argument("--version", action="version", version=f"pyimcom {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     parser.add_argument("-q", "--quiet", action="store_const", const=-1, dest="verbose", help="warnings only")
@@ -94,17 +114,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_simulate(sub)
 
-    p = sub.add_parser("plan", help="list the input images every block needs (plan.json)",
-                       description="Write the plan: for each block the sorted (obsid, sca) images whose "
-                       "pixels fall in the block grown by INPAD, and the strip of every image.")  # fmt: skip
+    p = sub.add_parser(
+        "plan",
+        help="list the input images every block needs (plan.json)",
+        description="Write the plan: for each block the sorted (obsid, sca) images whose "
+        "pixels fall in the block grown by INPAD, and the strip of every image.",
+    )
     p.add_argument("config", help="PyIMCOM configuration JSON")
     p.add_argument("-o", "--output", required=True, help="plan file to write (JSON)")
-    p.add_argument("--strip-rows", type=int, default=None, help="block rows per strip (default: from SCA size)")
+    p.add_argument(
+        "--strip-rows", type=int, default=None, help="block rows per strip (default: from SCA size)"
+    )
     p.set_defaults(func=_cmd_plan)
 
-    p = sub.add_parser("config", help="validate a configuration and print it as reference JSON",
-                       description="Load a configuration (JSON file, JSON string, or a block FITS with "
-                       "--block), validate it and print the normalised JSON.")  # fmt: skip
+    p = sub.add_parser(
+        "config",
+        help="validate a configuration and print it as reference JSON",
+        description="Load a configuration (JSON file, JSON string, or a block FITS with "
+        "--block), validate it and print the normalised JSON.",
+    )
     p.add_argument("config", help="configuration JSON, JSON string, or block output FITS")
     p.add_argument("--block", action="store_true", help="read the CONFIG HDU of a block output file")
     p.add_argument("--write", metavar="PATH", help="write the JSON to PATH instead of printing it")

@@ -38,10 +38,12 @@ def box_polygon_in_input(out_wcs: WCS, box: tuple[float, float, float, float], i
     """
     x_lo, x_hi, y_lo, y_hi = box
     t = np.linspace(0.0, 1.0, _EDGE_SAMPLES, endpoint=False)
-    xs = np.concatenate([x_lo + (x_hi - x_lo) * t, np.full_like(t, x_hi), x_hi - (x_hi - x_lo) * t,
-                         np.full_like(t, x_lo)])  # fmt: skip
-    ys = np.concatenate([np.full_like(t, y_lo), y_lo + (y_hi - y_lo) * t, np.full_like(t, y_hi),
-                         y_hi - (y_hi - y_lo) * t])  # fmt: skip
+    xs = np.concatenate(
+        [x_lo + (x_hi - x_lo) * t, np.full_like(t, x_hi), x_hi - (x_hi - x_lo) * t, np.full_like(t, x_lo)]
+    )
+    ys = np.concatenate(
+        [np.full_like(t, y_lo), y_lo + (y_hi - y_lo) * t, np.full_like(t, y_hi), y_hi - (y_hi - y_lo) * t]
+    )
     ra, dec = out_wcs.all_pix2world(xs, ys, 0)
     xi, yi = in_wcs.all_world2pix(ra, dec, 0, tolerance=1e-8, maxiter=50, quiet=True)
     return np.column_stack([xi, yi])
@@ -65,8 +67,9 @@ def _row_intervals(poly: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.n
     return xc[:, 0:n:2], xc[:, 1:n:2]
 
 
-def count_pixels_in_box(in_wcs: WCS, in_shape: tuple[int, int], out_wcs: WCS,
-                        box: tuple[float, float, float, float]) -> int:  # fmt: skip
+def count_pixels_in_box(
+    in_wcs: WCS, in_shape: tuple[int, int], out_wcs: WCS, box: tuple[float, float, float, float]
+) -> int:
     """Count the input pixel centres whose output coordinates fall inside a rectangle.
 
     Parameters
@@ -100,4 +103,3 @@ def count_pixels_in_box(in_wcs: WCS, in_shape: tuple[int, int], out_wcs: WCS,
     hi = np.clip(np.floor(ends), 0, nx - 1)
     inside = np.isfinite(starts) & (ends >= 0) & (starts <= nx - 1)
     return int(np.where(inside & (hi >= lo), hi - lo + 1, 0).sum())
-

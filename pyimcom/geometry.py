@@ -423,7 +423,7 @@ class MosaicGeometry:
         return order
 
     def instamps_needed(self, stamps: list[tuple[int, int]]) -> np.ndarray:
-        """Return the bool ``[n1P + 2, n1P + 2]`` mask of InStamps in the 3 x 3 neighbourhoods of ``stamps``."""
+        """Bool mask ``[n1P + 2, n1P + 2]`` of the InStamps in the 3 x 3 neighbourhoods of ``stamps``."""
         n = self.layout.n1_padded + 2
         use = np.zeros((n, n), dtype=bool)
         for j, i in stamps:
@@ -452,7 +452,7 @@ class MosaicGeometry:
         return ((i - 1) * n2, i * n2 - 1, (j - 1) * n2, j * n2 - 1)
 
     def outstamp_pixels(self, j: int, i: int) -> tuple[np.ndarray, np.ndarray]:
-        """Block-pixel coordinates ``(x, y)`` of the ``n2f`` computed pixels of OutStamp ``(j, i)`` per axis."""
+        """Block-pixel ``x`` and ``y`` coordinates of the ``n2f`` computed pixels of OutStamp ``(j, i)``."""
         n2, fk = self.layout.n2, self.layout.fade
         return (np.arange((i - 1) * n2 - fk, i * n2 + fk), np.arange((j - 1) * n2 - fk, j * n2 + fk))
 
@@ -476,4 +476,3 @@ class MosaicGeometry:
         """Open interval of block coordinates of input pixels that can be assigned to an InStamp."""
         n2, side = self.layout.n2, self.layout.nside_padded_px
         return (-n2 - 0.5, side + n2 - 0.5)
-

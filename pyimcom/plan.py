@@ -38,8 +38,16 @@ from .io.obstable import ObsTable
 from .io.science import ScienceFormat
 from .pointing import sky_to_field
 
-__all__ = ["PlanSettings", "default_strip_rows", "candidate_images", "block_box", "make_plan",
-           "write_plan", "read_plan", "PLAN_FORMAT"]  # fmt: skip
+__all__ = [
+    "PlanSettings",
+    "default_strip_rows",
+    "candidate_images",
+    "block_box",
+    "make_plan",
+    "write_plan",
+    "read_plan",
+    "PLAN_FORMAT",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -174,19 +182,35 @@ def make_plan(obs: ObsTable, settings: PlanSettings) -> dict:
                 needed_by.setdefault((obsid, sca), []).append(this_sub)
         if not images:
             logger.warning("block (%d, %d) overlaps no input image", ibx, iby)
-        blocks.append({"ibx": ibx, "iby": iby, "this_sub": this_sub,
-                       "file": block_filename(settings.outstem, ibx, iby), "images": images})  # fmt: skip
+        blocks.append(
+            {
+                "ibx": ibx,
+                "iby": iby,
+                "this_sub": this_sub,
+                "file": block_filename(settings.outstem, ibx, iby),
+                "images": images,
+            }
+        )
         dt = time.monotonic() - t0
-        logger.info("planned block %d of %d (%d images); %.1f s elapsed, %.1f blocks/s",
-                    this_sub + 1, nb * nb, len(images), dt, (this_sub + 1) / max(dt, 1e-9))  # fmt: skip
+        logger.info(
+            "planned block %d of %d (%d images); %.1f s elapsed, %.1f blocks/s",
+            this_sub + 1,
+            nb * nb,
+            len(images),
+            dt,
+            (this_sub + 1) / max(dt, 1e-9),
+        )
     rows = settings.resolved_strip_rows()
     image_list = []
     for (obsid, sca), subs in sorted(needed_by.items()):
         lowest_row = min(s % nb for s in subs)
         image_list.append({"obsid": obsid, "sca": sca, "strip": lowest_row // rows, "blocks": sorted(subs)})
-    return {"format": PLAN_FORMAT,
-            "mosaic": {"nblock": nb, "strip_rows": rows, "n_strips": math.ceil(nb / rows)},
-            "blocks": blocks, "images": image_list}  # fmt: skip
+    return {
+        "format": PLAN_FORMAT,
+        "mosaic": {"nblock": nb, "strip_rows": rows, "n_strips": math.ceil(nb / rows)},
+        "blocks": blocks,
+        "images": image_list,
+    }
 
 
 def write_plan(plan: dict, path: str | os.PathLike) -> str:
@@ -209,5 +233,3 @@ def read_plan(path: str | os.PathLike) -> dict:
     if not isinstance(plan, dict) or plan.get("format") != PLAN_FORMAT:
         raise PyIMCOMValueError(f"{path} is not a PyIMCOM plan (expected format {PLAN_FORMAT!r})")
     return plan
-
-

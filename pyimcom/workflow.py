@@ -23,8 +23,16 @@ from .io.science import get_format
 from .plan import PlanSettings
 from .simulate import SurveySettings, TargetArea, plan_survey, survey_files
 
-__all__ = ["SCHEMA_PATH", "validate_workflow_config", "WorkflowContext", "mosaic_geometry",
-           "target_area", "plan_settings", "survey_settings", "link_file"]  # fmt: skip
+__all__ = [
+    "SCHEMA_PATH",
+    "validate_workflow_config",
+    "WorkflowContext",
+    "mosaic_geometry",
+    "target_area",
+    "plan_settings",
+    "survey_settings",
+    "link_file",
+]
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "config.schema.yaml"
 
@@ -57,9 +65,15 @@ def validate_workflow_config(config: dict) -> dict:
 
 def mosaic_geometry(cfg: Config) -> MosaicGeometry:
     """The `MosaicGeometry` of a configuration."""
-    return MosaicGeometry(ra_deg=cfg.ra, dec_deg=cfg.dec, lonpole_deg=cfg.lonpole, nblock=cfg.nblock,
-                          layout=cfg.layout, dtheta_deg=cfg.dtheta_deg,
-                          padsides=parse_padsides(cfg.pad_sides))  # fmt: skip
+    return MosaicGeometry(
+        ra_deg=cfg.ra,
+        dec_deg=cfg.dec,
+        lonpole_deg=cfg.lonpole,
+        nblock=cfg.nblock,
+        layout=cfg.layout,
+        dtheta_deg=cfg.dtheta_deg,
+        padsides=parse_padsides(cfg.pad_sides),
+    )
 
 
 def target_area(cfg: Config) -> TargetArea:
@@ -69,9 +83,15 @@ def target_area(cfg: Config) -> TargetArea:
 
 def plan_settings(cfg: Config, strip_rows: int | None = None) -> PlanSettings:
     """The planner's settings for a configuration."""
-    return PlanSettings(geometry=mosaic_geometry(cfg), margin_out_px=cfg.inpad_out_px,
-                        filter_code=cfg.use_filter, indir=cfg.inpath, informat=get_format(cfg.informat),
-                        outstem=cfg.outstem, strip_rows=strip_rows)  # fmt: skip
+    return PlanSettings(
+        geometry=mosaic_geometry(cfg),
+        margin_out_px=cfg.inpad_out_px,
+        filter_code=cfg.use_filter,
+        indir=cfg.inpath,
+        informat=get_format(cfg.informat),
+        outstem=cfg.outstem,
+        strip_rows=strip_rows,
+    )
 
 
 def survey_settings(section: dict) -> SurveySettings:
@@ -139,25 +159,37 @@ class WorkflowContext:
         cfg = self.cfg
         if self.simulate:
             files = self.simulated_files()
-            sources = {"obsfile": files["obsfile"][0], "science": files["science"], "psf": files["psf"],
-                       "labnoise": files["labnoise"]}  # fmt: skip
+            sources = {
+                "obsfile": files["obsfile"][0],
+                "science": files["science"],
+                "psf": files["psf"],
+                "labnoise": files["labnoise"],
+            }
         else:
             inputs = self.config["inputs"]
             if not inputs.get("link", True):
                 return {}
             missing = [k for k in ("obsfile", "science_dir", "psf_dir") if k not in inputs]
             if missing:
-                raise ConfigError(f"workflow config inputs: missing {', '.join(missing)} "
-                                  "(needed when simulate.enabled is false and inputs.link is true)")  # fmt: skip
-            sources = {"obsfile": inputs["obsfile"],
-                       "science": sorted(glob.glob(os.path.join(inputs["science_dir"], "*.fits"))),
-                       "psf": sorted(glob.glob(os.path.join(inputs["psf_dir"], "*.fits"))),
-                       "labnoise": sorted(glob.glob(os.path.join(inputs.get("labnoise_dir", ""), "*.fits")))
-                       if inputs.get("labnoise_dir") else []}  # fmt: skip
+                raise ConfigError(
+                    f"workflow config inputs: missing {', '.join(missing)} "
+                    "(needed when simulate.enabled is false and inputs.link is true)"
+                )
+            sources = {
+                "obsfile": inputs["obsfile"],
+                "science": sorted(glob.glob(os.path.join(inputs["science_dir"], "*.fits"))),
+                "psf": sorted(glob.glob(os.path.join(inputs["psf_dir"], "*.fits"))),
+                "labnoise": sorted(glob.glob(os.path.join(inputs.get("labnoise_dir", ""), "*.fits")))
+                if inputs.get("labnoise_dir")
+                else [],
+            }
         out = {os.path.normpath(cfg.obsfile): sources["obsfile"]}
         sci_dir = self.science_dir()
-        for kind, dst_dir in (("science", sci_dir), ("psf", cfg.inpsf_path),
-                              ("labnoise", os.path.join(cfg.inpath, "labnoise"))):  # fmt: skip
+        for kind, dst_dir in (
+            ("science", sci_dir),
+            ("psf", cfg.inpsf_path),
+            ("labnoise", os.path.join(cfg.inpath, "labnoise")),
+        ):
             for src in sources[kind]:
                 out[os.path.normpath(os.path.join(dst_dir, os.path.basename(src)))] = src
         return out
@@ -183,8 +215,10 @@ class WorkflowContext:
     def describe(self) -> str:
         """One line describing the mosaic (for logs)."""
         cfg = self.cfg
-        return (f"mosaic {cfg.nblock}x{cfg.nblock} blocks in {filter_name(cfg.use_filter)}, "
-                f"{cfg.n1}x{cfg.n1} stamps of {cfg.n2} px per block, OUT={cfg.outstem}")  # fmt: skip
+        return (
+            f"mosaic {cfg.nblock}x{cfg.nblock} blocks in {filter_name(cfg.use_filter)}, "
+            f"{cfg.n1}x{cfg.n1} stamps of {cfg.n2} px per block, OUT={cfg.outstem}"
+        )
 
 
 def require_file(path: str, what: str) -> str:

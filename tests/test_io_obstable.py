@@ -21,8 +21,15 @@ def _write_table(path, columns):
 
 def test_round_trip_string_filters(tmp_path):
     path = tmp_path / "obs.fits"
-    write_obs_table(path, [1.0, 2.0, 3.0], [-1.0, -2.0, -3.0], [10.0, 20.0, 30.0],
-                    ["H158", "F184", "K213"], [61000.5, 61001.5, 61002.5], [139.8, 139.8, 60.0])  # fmt: skip
+    write_obs_table(
+        path,
+        [1.0, 2.0, 3.0],
+        [-1.0, -2.0, -3.0],
+        [10.0, 20.0, 30.0],
+        ["H158", "F184", "K213"],
+        [61000.5, 61001.5, 61002.5],
+        [139.8, 139.8, 60.0],
+    )
     table = read_obs_table(path)
     assert len(table) == 3
     assert table.path == str(path)
@@ -48,12 +55,15 @@ def test_written_layout_matches_openuniverse_obseq(tmp_path):
 
 
 def test_integer_filter_column_and_optional_columns(tmp_path):
-    path = _write_table(tmp_path / "obs.fits", [
-        fits.Column(name="RA", format="D", array=[5.0, 6.0]),
-        fits.Column(name="DEC", format="D", array=[7.0, 8.0]),
-        fits.Column(name="PA", format="D", array=[0.0, 90.0]),
-        fits.Column(name="FILTER", format="J", array=[4, 0]),
-    ])  # fmt: skip
+    path = _write_table(
+        tmp_path / "obs.fits",
+        [
+            fits.Column(name="RA", format="D", array=[5.0, 6.0]),
+            fits.Column(name="DEC", format="D", array=[7.0, 8.0]),
+            fits.Column(name="PA", format="D", array=[0.0, 90.0]),
+            fits.Column(name="FILTER", format="J", array=[4, 0]),
+        ],
+    )
     table = read_obs_table(path)
     npt.assert_array_equal(table.filter_code, [4, 0])
     npt.assert_array_equal(table.pa_deg, [0.0, 90.0])
@@ -61,24 +71,30 @@ def test_integer_filter_column_and_optional_columns(tmp_path):
 
 
 def test_string_filters_are_stripped_and_case_insensitive(tmp_path):
-    path = _write_table(tmp_path / "obs.fits", [
-        fits.Column(name=n, format="D", array=[0.0, 0.0]) for n in ("ra", "dec", "pa")
-    ] + [fits.Column(name="filter", format="5A", array=[" y106", "J129 "])])  # fmt: skip
+    path = _write_table(
+        tmp_path / "obs.fits",
+        [fits.Column(name=n, format="D", array=[0.0, 0.0]) for n in ("ra", "dec", "pa")]
+        + [fits.Column(name="filter", format="5A", array=[" y106", "J129 "])],
+    )
     npt.assert_array_equal(read_obs_table(path).filter_code, [FILTER_NAMES.index("Y106"), 3])
 
 
 def test_unknown_filter_name_names_file_row_and_value(tmp_path):
-    path = _write_table(tmp_path / "obs.fits", [
-        fits.Column(name=n, format="D", array=[0.0, 0.0]) for n in ("ra", "dec", "pa")
-    ] + [fits.Column(name="filter", format="4A", array=["H158", "X999"])])  # fmt: skip
+    path = _write_table(
+        tmp_path / "obs.fits",
+        [fits.Column(name=n, format="D", array=[0.0, 0.0]) for n in ("ra", "dec", "pa")]
+        + [fits.Column(name="filter", format="4A", array=["H158", "X999"])],
+    )
     with pytest.raises(InputFileError, match=r"obs\.fits.*row 1.*'X999'"):
         read_obs_table(path)
 
 
 def test_integer_filter_out_of_range(tmp_path):
-    path = _write_table(tmp_path / "obs.fits", [
-        fits.Column(name=n, format="D", array=[0.0]) for n in ("ra", "dec", "pa")
-    ] + [fits.Column(name="filter", format="J", array=[11])])  # fmt: skip
+    path = _write_table(
+        tmp_path / "obs.fits",
+        [fits.Column(name=n, format="D", array=[0.0]) for n in ("ra", "dec", "pa")]
+        + [fits.Column(name="filter", format="J", array=[11])],
+    )
     with pytest.raises(InputFileError, match=r"row 0 has filter code 11"):
         read_obs_table(path)
 

@@ -58,9 +58,14 @@ def test_legendre_order():
 
 @pytest.mark.parametrize(
     ("x", "y", "u", "v"),
-    [(31.5, 31.5, 0.0, 0.0), (0.0, 0.0, -31.5 / 32, -31.5 / 32), (63.0, 0.0, 31.5 / 32, -31.5 / 32),
-     (0.0, 63.0, -31.5 / 32, 31.5 / 32), (63.0, 63.0, 31.5 / 32, 31.5 / 32)],
-)  # fmt: skip
+    [
+        (31.5, 31.5, 0.0, 0.0),
+        (0.0, 0.0, -31.5 / 32, -31.5 / 32),
+        (63.0, 0.0, 31.5 / 32, -31.5 / 32),
+        (0.0, 63.0, -31.5 / 32, 31.5 / 32),
+        (63.0, 63.0, 31.5 / 32, 31.5 / 32),
+    ],
+)
 def test_legendre_p1_is_bilinear(x, y, u, v):
     cube = np.random.default_rng(1).normal(size=(4, 5, 5))
     npt.assert_allclose(legendre_weights(x, y, NSIDE, NSIDE, 1), [1.0, u, v, u * v], atol=1e-15)
@@ -161,7 +166,13 @@ def test_write_read_legendre_file(tmp_path):
         assert len(hdul) == 19
         h = hdul[0].header
         assert (h["CFORMAT"], h["PORDER"], h["NCOEF"], h["OVSAMP"], h["OBSID"], h["NSCA"]) == (
-            "Legendre basis", 1, 4, 6, 4, 18)  # fmt: skip
+            "Legendre basis",
+            1,
+            4,
+            6,
+            4,
+            18,
+        )
     got = read_legendre_cube(path, 3)
     assert got.dtype == np.float64 and got.shape == cube.shape
     npt.assert_array_equal(got, cube)

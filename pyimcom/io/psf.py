@@ -31,9 +31,19 @@ from ..errors import InputFileError, PyIMCOMValueError
 from ..instrument import N_SCA, SCA_NSIDE, check_sca
 from .fitsutil import atomic_write, open_fits
 
-__all__ = ["PSF_FORMATS", "psf_path", "legendre_order", "read_legendre_cube", "legendre_weights",
-           "evaluate_legendre", "tophat_pad", "tophat_convolve", "normalise_psf", "InputPSF",
-           "write_legendre_psf_file"]  # fmt: skip
+__all__ = [
+    "PSF_FORMATS",
+    "psf_path",
+    "legendre_order",
+    "read_legendre_cube",
+    "legendre_weights",
+    "evaluate_legendre",
+    "tophat_pad",
+    "tophat_convolve",
+    "normalise_psf",
+    "InputPSF",
+    "write_legendre_psf_file",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -486,8 +496,14 @@ def write_legendre_psf_file(path, cubes: Mapping[int, np.ndarray], ov: float, ob
             raise PyIMCOMValueError(
                 f"write_legendre_psf_file: cube of SCA {sca} has shape {arr.shape}; expected 3-D {shape}"
             )
-    cards = [("CFORMAT", "Legendre basis"), ("PORDER", legendre_order(shape[0])), ("NCOEF", shape[0]),
-             ("OVSAMP", ov), ("OBSID", int(obsid)), ("NSCA", N_SCA)]  # fmt: skip
+    cards = [
+        ("CFORMAT", "Legendre basis"),
+        ("PORDER", legendre_order(shape[0])),
+        ("NCOEF", shape[0]),
+        ("OVSAMP", ov),
+        ("OBSID", int(obsid)),
+        ("NSCA", N_SCA),
+    ]
     hdus = [fits.PrimaryHDU(header=fits.Header(cards))]
     for sca in range(1, N_SCA + 1):
         hdu = fits.ImageHDU(arrays.get(sca, np.zeros(shape, dtype=np.float32)))

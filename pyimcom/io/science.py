@@ -38,8 +38,20 @@ logger = logging.getLogger(__name__)
 _FORMATS: dict[str, type[ScienceFormat]] = {}
 _NOT_SUPPORTED = {"L2_2506": "ASDF L2 inputs (format L2_2506) are not supported yet"}
 # Structural keywords that must not be copied from a user header into an image extension.
-_STRUCTURAL = {"SIMPLE", "XTENSION", "BITPIX", "NAXIS", "NAXIS1", "NAXIS2", "EXTEND", "PCOUNT",
-               "GCOUNT", "EXTNAME", "BSCALE", "BZERO"}  # fmt: skip
+_STRUCTURAL = {
+    "SIMPLE",
+    "XTENSION",
+    "BITPIX",
+    "NAXIS",
+    "NAXIS1",
+    "NAXIS2",
+    "EXTEND",
+    "PCOUNT",
+    "GCOUNT",
+    "EXTNAME",
+    "BSCALE",
+    "BZERO",
+}
 
 
 def _register(cls):
@@ -212,9 +224,7 @@ class ScienceFormat:
                 raise InputFileError(f"science image {path}: keyword SKY_MEAN missing from HDU 'SCI'")
             sky_mean = hdu.header["SKY_MEAN"]
             if isinstance(sky_mean, bool) or not isinstance(sky_mean, (int, float)):
-                raise InputFileError(
-                    f"science image {path}: keyword SKY_MEAN = {sky_mean!r} is not a number"
-                )
+                raise InputFileError(f"science image {path}: keyword SKY_MEAN = {sky_mean!r} is not a number")
             data = np.asarray(hdu.data, dtype=np.float64)
         return (data - float(sky_mean)).astype(np.float32)
 

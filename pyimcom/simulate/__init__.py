@@ -44,8 +44,15 @@ from .survey import (
     plan_survey,
 )
 
-__all__ = ["SurveySettings", "TargetArea", "SurveyLayout", "plan_survey", "survey_files",
-           "simulate_survey", "corner_psfs"]  # fmt: skip
+__all__ = [
+    "SurveySettings",
+    "TargetArea",
+    "SurveyLayout",
+    "plan_survey",
+    "survey_files",
+    "simulate_survey",
+    "corner_psfs",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -73,30 +80,46 @@ def corner_psfs(layout: SurveyLayout, obsid: int, sca: int) -> CornerPSFs:
     """The PSF model (four corner PSFs) of image ``(obsid, sca)``; deterministic."""
     st = layout.settings
     rng = st.rng(STREAM_PSF, obsid, sca)
-    return make_corner_psfs(rng, LAMBDA_OVER_D_NATIVE[layout.target.filter_code], st.ov, st.psf_nside_os)
+    return make_corner_psfs(
+        rng,
+        LAMBDA_OVER_D_NATIVE[layout.target.filter_code],
+        st.ov,
+        st.psf_nside_os,
+        rms_waves=st.aberration_waves,
+    )
 
 
 def _catalog(layout: SurveyLayout) -> Catalog:
     st, tgt = layout.settings, layout.target
     extra = st.object_margin_arcsec / 3600.0 / tgt.geometry.dtheta_deg
-    return make_catalog(st.rng(STREAM_CATALOG), tgt.out_wcs(), tgt.box(extra), tgt.geometry.dtheta_deg,
-                        st.star_density_arcmin2, st.galaxy_density_arcmin2)  # fmt: skip
+    return make_catalog(
+        st.rng(STREAM_CATALOG),
+        tgt.out_wcs(),
+        tgt.box(extra),
+        tgt.geometry.dtheta_deg,
+        st.star_density_arcmin2,
+        st.galaxy_density_arcmin2,
+    )
 
 
 def _write_catalog(cat: Catalog, path: str) -> None:
-    cols = [fits.Column(name="ra", format="D", unit="deg", array=cat.ra_deg),
-            fits.Column(name="dec", format="D", unit="deg", array=cat.dec_deg),
-            fits.Column(name="kind", format="I", array=cat.kind),
-            fits.Column(name="flux", format="D", unit="electron", array=cat.flux_e),
-            fits.Column(name="hlr", format="D", unit="arcsec", array=cat.hlr_arcsec),
-            fits.Column(name="g1", format="D", array=cat.g1),
-            fits.Column(name="g2", format="D", array=cat.g2)]  # fmt: skip
+    cols = [
+        fits.Column(name="ra", format="D", unit="deg", array=cat.ra_deg),
+        fits.Column(name="dec", format="D", unit="deg", array=cat.dec_deg),
+        fits.Column(name="kind", format="I", array=cat.kind),
+        fits.Column(name="flux", format="D", unit="electron", array=cat.flux_e),
+        fits.Column(name="hlr", format="D", unit="arcsec", array=cat.hlr_arcsec),
+        fits.Column(name="g1", format="D", array=cat.g1),
+        fits.Column(name="g2", format="D", array=cat.g2),
+    ]
     hdu = fits.BinTableHDU.from_columns(cols, name="OBJECTS")
     hdu.header["COMMENT"] = "kind: 0 = star, 1 = galaxy; g1, g2 in the (west, north) frame"
     atomic_write(fits.HDUList([fits.PrimaryHDU(), hdu]), path)
 
 
-def render_image(layout: SurveyLayout, obsid: int, sca: int, catalog: Catalog, noise: bool = True) -> np.ndarray:
+def render_image(
+    layout: SurveyLayout, obsid: int, sca: int, catalog: Catalog, noise: bool = True
+) -> np.ndarray:
     """Science image (with sky) of ``(obsid, sca)``, float32 ``[ny, nx]`` [electrons per pixel]."""
     st = layout.settings
     n = st.sca_nside
@@ -106,8 +129,9 @@ def render_image(layout: SurveyLayout, obsid: int, sca: int, catalog: Catalog, n
     x, y = wcs.all_world2pix(catalog.ra_deg, catalog.dec_deg, 0)
     margin = renderer.half
     for k in np.flatnonzero((x > -margin) & (x < n + margin) & (y > -margin) & (y < n + margin)):
-        renderer.draw(signal, x[k], y[k], catalog.flux_e[k], catalog.hlr_arcsec[k], catalog.g1[k],
-                      catalog.g2[k])  # fmt: skip
+        renderer.draw(
+            signal, x[k], y[k], catalog.flux_e[k], catalog.hlr_arcsec[k], catalog.g1[k], catalog.g2[k]
+        )
     sky = st.sky_rate_e_s * st.exptime_s
     image = signal + np.float32(sky)
     if noise:
@@ -127,8 +151,9 @@ def _labnoise(layout: SurveyLayout, obsid: int, sca: int) -> np.ndarray:
     return img
 
 
-def simulate_survey(settings: SurveySettings, target: TargetArea, outdir: str | os.PathLike,
-                    noise: bool = True) -> SurveyLayout:  # fmt: skip
+def simulate_survey(
+    settings: SurveySettings, target: TargetArea, outdir: str | os.PathLike, noise: bool = True
+) -> SurveyLayout:
     """Write the synthetic survey into ``outdir`` (see the module docstring for the layout).
 
     Parameters
@@ -152,22 +177,36 @@ def simulate_survey(settings: SurveySettings, target: TargetArea, outdir: str | 
     outdir = os.fspath(outdir)
     files = survey_files(layout)
     exps = layout.exposures
-    write_obs_table(os.path.join(outdir, files["obsfile"][0]), [e.ra_deg for e in exps],
-                    [e.dec_deg for e in exps], [e.pa_deg for e in exps], [layout.filter_name] * len(exps),
-                    [e.mjd for e in exps], [settings.exptime_s] * len(exps))  # fmt: skip
+    write_obs_table(
+        os.path.join(outdir, files["obsfile"][0]),
+        [e.ra_deg for e in exps],
+        [e.dec_deg for e in exps],
+        [e.pa_deg for e in exps],
+        [layout.filter_name] * len(exps),
+        [e.mjd for e in exps],
+        [settings.exptime_s] * len(exps),
+    )
     catalog = _catalog(layout)
     _write_catalog(catalog, os.path.join(outdir, files["catalog"][0]))
     logger.info("survey: %d exposures, %d images, %d objects", len(exps), len(layout.images), len(catalog))
     for k, exp in enumerate(exps):
-        cubes = {s: corner_psfs(layout, exp.obsid, s).legendre_cube() * settings.ov**2 for s in range(1, N_SCA + 1)}
+        cubes = {
+            s: corner_psfs(layout, exp.obsid, s).legendre_cube() * settings.ov**2 for s in range(1, N_SCA + 1)
+        }
         write_legendre_psf_file(os.path.join(outdir, files["psf"][k]), cubes, settings.ov, exp.obsid)
     sky = settings.sky_rate_e_s * settings.exptime_s
     for k, (obsid, sca) in enumerate(layout.images):
         image = render_image(layout, obsid, sca, catalog, noise=noise)
-        write_anlsim_image(os.path.join(outdir, files["science"][k]), image, layout.header(obsid, sca),
-                           sky)  # fmt: skip
+        write_anlsim_image(os.path.join(outdir, files["science"][k]), image, layout.header(obsid, sca), sky)
         write_labnoise(os.path.join(outdir, files["labnoise"][k]), _labnoise(layout, obsid, sca))
         dt = time.monotonic() - t0
-        logger.info("image %d of %d (obsid %d, SCA %d) written; %.1f s elapsed, %.2f images/s",
-                    k + 1, len(layout.images), obsid, sca, dt, (k + 1) / dt)  # fmt: skip
+        logger.info(
+            "image %d of %d (obsid %d, SCA %d) written; %.1f s elapsed, %.2f images/s",
+            k + 1,
+            len(layout.images),
+            obsid,
+            sca,
+            dt,
+            (k + 1) / dt,
+        )
     return layout

@@ -71,8 +71,13 @@ def optical_psf(lambda_over_d_native: float, ov: int, n: int, aberrations_waves=
     theta = np.arctan2(ky, kx)
     pupil = ((rho <= 1.0) & (rho >= OBSCURATION)).astype(float)
     z4, z5, z6, z7, z8 = (tuple(aberrations_waves) + (0.0,) * 5)[:5]
-    phase = (z4 * (2 * rho**2 - 1) + z5 * rho**2 * np.cos(2 * theta) + z6 * rho**2 * np.sin(2 * theta)
-             + z7 * (3 * rho**3 - 2 * rho) * np.cos(theta) + z8 * (3 * rho**3 - 2 * rho) * np.sin(theta))  # fmt: skip
+    phase = (
+        z4 * (2 * rho**2 - 1)
+        + z5 * rho**2 * np.cos(2 * theta)
+        + z6 * rho**2 * np.sin(2 * theta)
+        + z7 * (3 * rho**3 - 2 * rho) * np.cos(theta)
+        + z8 * (3 * rho**3 - 2 * rho) * np.sin(theta)
+    )
     # A tilt of half a sample puts the PSF centre between the two central samples.
     tilt = np.exp(-1j * np.pi * (kx + ky) / nfft)
     field = np.fft.fft2(np.fft.ifftshift(pupil * np.exp(2j * np.pi * phase) * tilt))
@@ -101,15 +106,26 @@ class CornerPSFs:
         wb, wt = (1.0 - v) / 2.0, (1.0 + v) / 2.0
         return wb * (wl * self.bl + wr * self.br) + wt * (wl * self.tl + wr * self.tr)
 
+    def at_pixel(self, x: float, y: float, nx: int, ny: int) -> np.ndarray:
+        """PSF model at 0-based pixel ``(x, y)`` of an ``nx x ny`` SCA (``u, v`` as in `pyimcom.io.psf`)."""
+        return self.at_uv((x - (nx - 1) / 2.0) / (nx / 2.0), (y - (ny - 1) / 2.0) / (ny / 2.0))
+
     def legendre_cube(self) -> np.ndarray:
         """Return the first-order Legendre coefficients ``[4, n, n]`` (order P0P0, P1(u), P1(v), P1P1)."""
         bl, br, tl, tr = self.bl, self.br, self.tl, self.tr
-        return np.stack([(bl + br + tl + tr) / 4.0, (br + tr - bl - tl) / 4.0, (tl + tr - bl - br) / 4.0,
-                         (bl + tr - br - tl) / 4.0])  # fmt: skip
+        return np.stack(
+            [
+                (bl + br + tl + tr) / 4.0,
+                (br + tr - bl - tl) / 4.0,
+                (tl + tr - bl - br) / 4.0,
+                (bl + tr - br - tl) / 4.0,
+            ]
+        )
 
 
-def make_corner_psfs(rng: np.random.Generator, lambda_over_d_native: float, ov: int, n: int,
-                     rms_waves: float = 0.04) -> CornerPSFs:  # fmt: skip
+def make_corner_psfs(
+    rng: np.random.Generator, lambda_over_d_native: float, ov: int, n: int, rms_waves: float = 0.04
+) -> CornerPSFs:
     """Draw the four corner PSFs of one SCA with random aberrations.
 
     A common aberration set for the SCA is perturbed independently at each corner, so the PSF varies
@@ -129,6 +145,7 @@ def make_corner_psfs(rng: np.random.Generator, lambda_over_d_native: float, ov: 
         Typical aberration amplitude [waves]. Default: 0.04.
     """
     base = rng.normal(0.0, rms_waves, 5)
-    corners = [optical_psf(lambda_over_d_native, ov, n, base + rng.normal(0.0, rms_waves / 2, 5))
-               for _ in range(4)]  # fmt: skip
+    corners = [
+        optical_psf(lambda_over_d_native, ov, n, base + rng.normal(0.0, rms_waves / 2, 5)) for _ in range(4)
+    ]
     return CornerPSFs(*corners)

@@ -44,8 +44,14 @@ class Catalog:
         return len(self.ra_deg)
 
 
-def make_catalog(rng: np.random.Generator, out_wcs: WCS, box, dtheta_deg: float,
-                 star_density_arcmin2: float, galaxy_density_arcmin2: float) -> Catalog:  # fmt: skip
+def make_catalog(
+    rng: np.random.Generator,
+    out_wcs: WCS,
+    box,
+    dtheta_deg: float,
+    star_density_arcmin2: float,
+    galaxy_density_arcmin2: float,
+) -> Catalog:
     """Draw stars and galaxies uniformly over a rectangle of an output (mosaic) pixel grid.
 
     Parameters
@@ -80,10 +86,14 @@ def make_catalog(rng: np.random.Generator, out_wcs: WCS, box, dtheta_deg: float,
     beta = rng.uniform(0.0, np.pi, n_gal)
     zeros = np.zeros(n_star)
     return Catalog(
-        ra_deg=np.asarray(ra), dec_deg=np.asarray(dec), kind=kind,
-        flux_e=np.r_[star_flux, gal_flux], hlr_arcsec=np.r_[zeros, hlr],
-        g1=np.r_[zeros, g * np.cos(2 * beta)], g2=np.r_[zeros, g * np.sin(2 * beta)],
-    )  # fmt: skip
+        ra_deg=np.asarray(ra),
+        dec_deg=np.asarray(dec),
+        kind=kind,
+        flux_e=np.r_[star_flux, gal_flux],
+        hlr_arcsec=np.r_[zeros, hlr],
+        g1=np.r_[zeros, g * np.cos(2 * beta)],
+        g2=np.r_[zeros, g * np.sin(2 * beta)],
+    )
 
 
 def _local_jacobian(wcs: WCS, x: float, y: float) -> np.ndarray:
@@ -115,8 +125,9 @@ class SCARenderer:
     def __init__(self, wcs: WCS, shape: tuple[int, int], corners: CornerPSFs, ov: int):
         self.wcs, self.shape, self.ov = wcs, shape, int(ov)
         # tophat is linear: convolve the corners once and interpolate their transforms
-        self._corner_ft = [np.fft.fft2(tophat_convolve(c, ov)) for c in (corners.bl, corners.br,
-                                                                          corners.tl, corners.tr)]  # fmt: skip
+        self._corner_ft = [
+            np.fft.fft2(tophat_convolve(c, ov)) for c in (corners.bl, corners.br, corners.tl, corners.tr)
+        ]
         self.n = self._corner_ft[0].shape[0]
         self.half = (self.n // 2) // self.ov - 1  # stamp half-width [native pixels]
         f = np.fft.fftfreq(self.n)
@@ -135,13 +146,22 @@ class SCARenderer:
         inv = np.linalg.inv(jac)  # (west, north) -> pixel offsets
         gal = galsim.Exponential(half_light_radius=hlr).shear(g1=g1, g2=g2)
         gal = gal.transform(inv[0, 0], inv[0, 1], inv[1, 0], inv[1, 1])
-        img = gal.drawImage(nx=self.n, ny=self.n, scale=1.0 / self.ov, method="no_pixel",
-                            offset=(0.5, 0.5)).array.astype(np.float64)  # fmt: skip
+        img = gal.drawImage(
+            nx=self.n, ny=self.n, scale=1.0 / self.ov, method="no_pixel", offset=(0.5, 0.5)
+        ).array.astype(np.float64)
         img /= img.sum()
         return np.fft.fft2(np.fft.ifftshift(img))  # centre (index n/2) moved to index 0
 
-    def draw(self, image: np.ndarray, x: float, y: float, flux: float, hlr: float = 0.0,
-             g1: float = 0.0, g2: float = 0.0) -> None:  # fmt: skip
+    def draw(
+        self,
+        image: np.ndarray,
+        x: float,
+        y: float,
+        flux: float,
+        hlr: float = 0.0,
+        g1: float = 0.0,
+        g2: float = 0.0,
+    ) -> None:
         """Add one object at 0-based SCA pixel ``(x, y)`` to ``image`` (float array ``[ny, nx]``, in place).
 
         ``hlr = 0`` draws a star.  Pixels outside the image are skipped.

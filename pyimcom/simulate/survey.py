@@ -70,6 +70,8 @@ class SurveySettings:
         Objects are placed over the target area grown by this margin [arcsec]. Default: 20.
     sip_max_px : float
         Typical SIP distortion at the SCA corners [pixels]. Default: 0.3.
+    aberration_waves : float
+        Typical low-order aberration of the optics [waves]; 0 gives symmetric PSFs. Default: 0.04.
     start_mjd : float
         Date of the first exposure [MJD]. Default: 61541.0.
     """
@@ -87,6 +89,7 @@ class SurveySettings:
     galaxy_density_arcmin2: float = 300.0
     object_margin_arcsec: float = 20.0
     sip_max_px: float = 0.3
+    aberration_waves: float = 0.04
     start_mjd: float = 61541.0
 
     def rng(self, stream: int, *keys: int) -> np.random.Generator:
@@ -221,9 +224,10 @@ def _choose_pointings(settings: SurveySettings, target: TargetArea) -> list[Expo
     """Passes at different roll angles; each dither puts the target well inside a random SCA."""
     ra_t, dec_t = target.center_sky()
     half_sca_deg = 0.5 * settings.sca_nside * PIXSCALE_DEG
-    # keep the target rectangle (plus objects margin) away from the SCA edges when possible
+    # An SCA larger than the target keeps it (with the objects margin) inside; a smaller one is
+    # scattered over it.
     reach = target.half_width_deg() + settings.object_margin_arcsec / 3600.0
-    room = max(half_sca_deg - reach, 0.0) * 0.8
+    room = abs(half_sca_deg - reach) * 0.8
     exposures = []
     for p in range(settings.n_passes):
         for d in range(settings.dithers_per_pass):

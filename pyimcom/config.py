@@ -1,0 +1,704 @@
+"""The PyIMCOM configuration: the reference JSON keywords, their defaults, validation and round trip.
+
+`Config` reads the flat JSON dictionary of the reference PyIMCOM (keywords ``OBSFILE``, ``OUTSIZE``,
+``KAPPAC``, ...; core spec §1.2) and stores every value on an attribute with the reference's
+internal name (``obsfile``, ``n1``, ``kappaC_arr``, ...), so scripts written for the reference keep
+working.  Angles keep their JSON units: ``dtheta_arcsec`` and ``inpad_arcsec`` hold the numbers as
+given [arcsec]; ``dtheta`` [deg] and ``instamp_pad`` [rad] are read-only properties derived from them,
+so writing back never drifts (INPAD 0.8 stays 0.8).
+
+The refresh step ``cfg()`` validates every keyword (`ConfigError` naming the keyword, the value and
+what is allowed), recomputes the derived sizes (core spec §1.3) and applies the OUTMAPS side effects
+of §1.4.  The constructor calls it; call it again after editing attributes.
+
+Departures from the reference (DESIGN.md §5): ``ITERTOL`` is accepted as an alias of ``ITERRTOL``;
+invalid values raise instead of failing later; unknown keywords give one `PyIMCOMWarning`;
+``PADSIDES = "auto"`` pads every mosaic-boundary side (reference quirk Q7 fixed), and the number of
+computed stamps per axis is checked to be even for every block (Q6).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from importlib.resources import files
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfigError, InputFileError, PyIMCOMError, PyIMCOMValueError, PyIMCOMWarning
+from .geometry import BlockLayout
+from .instrument import FILTER_NAMES, IMAGING_FILTERS, PIXSCALE_ARCSEC, SCA_HALF_DIAGONAL_DEG
+from .io.atomic import atomic_write_text
+from .io.config_hdu import read_config_text
+
+__all__ = ["Config", "DEFAULT_CONFIG_RESOURCE"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_CONFIG_RESOURCE = "configs/default_config.json"  # packaged default, relative to pyimcom/
+_ARCSEC_PER_DEG = 3600.0  # [arcsec / deg]
+_RAD_PER_ARCSEC = math.pi / (180.0 * _ARCSEC_PER_DEG)  # [rad / arcsec]
+_REQUIRED = object()  # marks a keyword without default
+_DESTRIPE_KEYS = frozenset(
+    ("DSMODEL", "DSOUT", "CGMODEL", "DSCOST", "DSOBSFILE", "DSNOISEFILE", "DSRESTART", "GAINDIR", "AMPCOLS")
+)  # accepted silently, never written (destriping module)
+_DATA_FORMATS = ("anlsim", "dc2_imsim", "L2_2506")
+_PSF_FORMATS = (*_DATA_FORMATS, "piff")
+_TARGET_PSFS = ("GAUSSIAN", "AIRYOBSC", "AIRYUNOBSC")
+_KERNELS = ("Eigen", "Cholesky", "Iterative", "Empirical")
+_MAP_LETTERS = "USKTN"
+_SIGMA_DEFAULT = 1.5 / 2.355  # default target-PSF Gaussian sigma [native pixels]
+
+
+# ----------------------------------------------------------------------------- checkers
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _is_num(v) -> bool:
+    return (_is_int(v) or isinstance(v, (float, np.floating))) and math.isfinite(v)
+
+
+def _is_str(v) -> bool:
+    return isinstance(v, str)
+
+
+def _is_list(v) -> bool:
+    return isinstance(v, (list, tuple))
+
+
+def _is_even_pos(v) -> bool:
+    return v >= 2 and v % 2 == 0
+
+
+def _absent(v) -> bool:
+    return v is None or (isinstance(v, str) and v == "")
+
+
+def _fail(key: str, value: Any, allowed: str) -> None:
+    raise ConfigError(f"{key} must be {allowed}; got {value!r}")
+
+
+def _rule(is_type: Callable, allowed: str, ok: Callable | None = None) -> Callable[[str, Any], None]:
+    """Checker: the value must pass ``is_type`` and then ``ok``; otherwise a ConfigError."""
+
+    def check(key: str, value: Any) -> None:
+        if not (is_type(value) and (ok is None or ok(value))):
+            _fail(key, value, allowed)
+
+    return check
+
+
+def _seq(*items: tuple[str, Callable]) -> Callable[[str, Any], None]:
+    """Checker of a fixed-length JSON list; items are (element name, element checker)."""
+    names = ", ".join(name for name, _ in items)
+
+    def check(key: str, value: Any) -> None:
+        if not _is_list(value) or len(value) != len(items):
+            _fail(key, value, f"a list of {len(items)} elements [{names}]")
+        for k, ((name, sub), element) in enumerate(zip(items, value, strict=True)):
+            sub(f"{key}[{k}] ({name})", element)
+
+    return check
+
+
+def _enum(choices: tuple[str, ...]) -> Callable[[str, Any], None]:
+    return _rule(_is_str, "one of " + ", ".join(map(repr, choices)), lambda v: v in choices)
+
+
+_BOOL = _rule(lambda v: isinstance(v, bool), "true or false")
+_NUM = _rule(_is_num, "a finite number")
+_NONNEG_INT = _rule(_is_int, "an integer >= 0", lambda v: v >= 0)
+_POS_INT = _rule(_is_int, "an integer >= 1", lambda v: v >= 1)
+_PATH = _rule(_is_str, "a path string")
+_OPT_PATH = _rule(lambda v: v is None or _is_str(v), '"" (or null) or a path string')
+_SIGMA = _rule(_is_num, "a number >= 0 [native pixels]", lambda v: v >= 0)
+_INPSF = _seq(
+    ("path", _PATH),
+    (
+        "format",
+        _rule(
+            _is_str,
+            "one of " + ", ".join(map(repr, _PSF_FORMATS)) + " or 'piff:<prefix>'",
+            lambda v: v in _PSF_FORMATS or (v.startswith("piff:") and len(v) > 5),
+        ),
+    ),
+    ("oversampling", _rule(_is_int, "a positive integer", lambda v: v > 0)),
+)
+
+
+def _check_psfsplit(key: str, value: Any) -> None:
+    if _absent(value):
+        return
+    allowed = 'absent, "" or [r1, r2, epsilon(, bin2x2)] with 0 <= r1 < r2 [native px] and epsilon >= 0'
+    if not _is_list(value) or len(value) not in (3, 4) or not all(map(_is_num, value[:3])):
+        _fail(key, value, allowed)
+    if not (0 <= value[0] < value[1]) or value[2] < 0:
+        _fail(key, value, allowed)
+    if len(value) == 4 and not isinstance(value[3], bool):
+        _fail(f"{key}[3] (bin2x2)", value[3], "true or false")
+
+
+def _check_filter(key: str, value: Any) -> None:
+    if not (_is_int(value) and value in IMAGING_FILTERS):
+        allowed = ", ".join(f"{c} ({FILTER_NAMES[c]})" for c in IMAGING_FILTERS)
+        known = _is_int(value) and 0 <= value < len(FILTER_NAMES)
+        note = f" = {FILTER_NAMES[value]}, not an imaging filter" if known else ""
+        raise ConfigError(f"{key} must be an imaging filter code, one of {allowed}; got {value!r}{note}")
+
+
+_PADSIDES = _rule(
+    _is_str,
+    "'all', 'auto', 'none' or a non-empty string of the letters B, T, L, R",
+    lambda v: v in ("all", "auto", "none") or (v != "" and set(v) <= set("BTLR")),
+)
+_KAPPAC = _rule(
+    lambda v: _is_list(v) and len(v) > 0 and all(_is_num(x) and x >= 0 for x in v),
+    "a non-empty list of numbers >= 0 (kappa/C) in strictly ascending order",
+    lambda v: all(b > a for a, b in zip(v[:-1], v[1:], strict=True)),
+)
+_EXTRAINPUT = _rule(
+    _is_list,
+    "a list of non-empty layer-name strings (the science layer is implicit)",
+    lambda v: all(_is_str(x) and x for x in v),
+)
+
+
+# ----------------------------------------------------------------------------- keyword table
+@dataclass(frozen=True)
+class _Key:
+    """One JSON keyword: attributes it fills, checker, default and (de)serialisation."""
+
+    name: str  # JSON keyword
+    attrs: tuple[str, ...]  # attribute names; several means the JSON list is unpacked
+    check: Callable[[str, Any], None]
+    default: Any = _REQUIRED
+    kinds: str = ""  # one letter per attribute: 'f' -> float, 'i' -> int, other -> unchanged
+    load: Callable[[Any], tuple] | None = None  # JSON value -> attribute values
+    dump: Callable[..., Any] | None = None  # attribute values -> JSON value
+    written: Callable[[dict], bool] | None = None  # to_file writes the key only when true
+
+
+def _load_psfsplit(v) -> tuple:
+    if _absent(v):
+        return ("",)
+    return ([float(v[0]), float(v[1]), float(v[2]), bool(v[3]) if len(v) > 3 else False],)
+
+
+def _dump_psfsplit(p):
+    if not _is_list(p):
+        return p if p else None
+    return [*p, False] if len(p) == 3 else list(p)
+
+
+def _none_if_empty(v) -> tuple:
+    return (v or None,)
+
+
+def _empty_if_none(v):
+    return "" if v is None else v
+
+
+def _iterative(d: dict) -> bool:
+    return d["LAKERNEL"] == "Iterative"
+
+
+_EVEN = "an even integer >= 2"
+_KEYS: tuple[_Key, ...] = (
+    # I: input files
+    _Key("OBSFILE", ("obsfile",), _rule(_is_str, "a non-empty path string", bool)),
+    _Key("INDATA", ("inpath", "informat"), _seq(("path", _PATH), ("format", _enum(_DATA_FORMATS)))),
+    _Key("FILTER", ("use_filter",), _check_filter, kinds="i"),
+    _Key("INPSF", ("inpsf_path", "inpsf_format", "inpsf_oversamp"), _INPSF, kinds="..i"),
+    _Key(
+        "INPSFDRAW",
+        ("inpsfdraw_path", "inpsfdraw_format", "inpsfdraw_oversamp"),
+        lambda key, v: None if _absent(v) else _INPSF(key, v),
+        None,
+        load=lambda v: (None,) * 3 if _absent(v) else tuple(v),
+        dump=lambda p, f, o: None if p is None else [p, f, o],
+        written=lambda d: d["INPSFDRAW"] is not None,
+    ),
+    _Key(
+        "PSFSPLIT",
+        ("psfsplit",),
+        _check_psfsplit,
+        None,
+        load=_load_psfsplit,
+        dump=_dump_psfsplit,
+        written=lambda d: d["PSFSPLIT"] is not None,
+    ),
+    _Key(
+        "PORDER_IMSUBTRACT",
+        ("porder_imsubtract",),
+        _rule(_is_int, "an integer >= -1", lambda v: v >= -1),
+        -1,
+        "i",
+    ),
+    # II: masks and layers
+    _Key("PMASK", ("permanent_mask",), _OPT_PATH, None),
+    _Key(
+        "CMASK", ("cr_mask_rate",), _rule(_is_num, "a probability in [0, 1)", lambda v: 0 <= v < 1), 0.0, "f"
+    ),
+    _Key("EXTRAINPUT", ("extrainput",), _EXTRAINPUT, [], load=lambda v: ([None, *v],), dump=lambda e: e[1:]),
+    _Key("LABNOISETHRESHOLD", ("labnoisethreshold",), _NUM, 3.0, "f"),
+    # III: area to coadd
+    _Key(
+        "CTR",
+        ("ra", "dec"),
+        _seq(
+            ("RA [deg]", _NUM),
+            ("Dec [deg]", _rule(_is_num, "a number in [-90, 90] [deg]", lambda v: abs(v) <= 90)),
+        ),
+        kinds="ff",
+    ),
+    _Key("LONPOLE", ("lonpole",), _NUM, 180.0, "f"),
+    _Key("BLOCK", ("nblock",), _POS_INT, kinds="i"),
+    _Key(
+        "OUTSIZE",
+        ("n1", "n2", "dtheta_arcsec"),
+        _seq(
+            ("n1", _rule(_is_int, f"{_EVEN} (PSFs are built in 2x2 stamp groups)", _is_even_pos)),
+            ("n2", _POS_INT),
+            ("dtheta [arcsec]", _rule(_is_num, "a number > 0 [arcsec]", lambda v: v > 0)),
+        ),
+        kinds="iif",
+    ),
+    # IV: postage stamps
+    _Key("FADE", ("fade_kernel",), _NONNEG_INT, 3, "i"),
+    _Key("PAD", ("postage_pad",), _NONNEG_INT, 0, "i"),
+    _Key("PADSIDES", ("pad_sides",), _PADSIDES, "auto"),
+    _Key("STOP", ("stoptile",), _NONNEG_INT, 0, "i"),
+    # V: outputs
+    _Key(
+        "OUTMAPS",
+        ("outmaps",),
+        _rule(_is_str, "a string of the letters U, S, K, T, N", lambda v: set(v) <= set(_MAP_LETTERS)),
+        "USKTN",
+    ),
+    _Key("OUT", ("outstem",), _rule(_is_str, "a non-empty path stem", bool)),
+    _Key("TEMPFILE", ("tempfile",), _OPT_PATH, "", load=_none_if_empty, dump=_empty_if_none),
+    _Key("INLAYERCACHE", ("inlayercache",), _OPT_PATH, "", load=_none_if_empty, dump=_empty_if_none),
+    # VI: target output PSF (OUTPSFk / EXTRASMOOTHk are inserted after EXTRASMOOTH)
+    _Key("NOUT", ("n_out",), _POS_INT, 1, "i"),
+    _Key("OUTPSF", ("outpsf",), _enum(_TARGET_PSFS), "AIRYOBSC"),
+    _Key("EXTRASMOOTH", ("sigmatarget",), _SIGMA, _SIGMA_DEFAULT, "f"),
+    # VII: building the linear systems
+    _Key("NPIXPSF", ("npixpsf",), _rule(_is_int, f"{_EVEN} [native pixels]", _is_even_pos), 48, "i"),
+    _Key("PSFCIRC", ("psf_circ",), _BOOL, False),
+    _Key("PSFNORM", ("psf_norm",), _BOOL, False),
+    _Key(
+        "AMPPEN",
+        ("amp_penalty",),
+        _seq(("amplitude", _NUM), ("width [native px]", _NUM)),
+        [0.0, 0.0],
+        load=lambda v: ([float(x) for x in v],),
+        dump=list,
+    ),
+    _Key("FLATPEN", ("flat_penalty",), _rule(_is_num, "a number >= 0", lambda v: v >= 0), 0.0, "f"),
+    _Key("PSFINTERP", ("psf_interp",), _enum(("D5512", "G4460")), "D5512"),
+    _Key("INPAD", ("inpad_arcsec",), _rule(_is_num, "a number >= 0 [arcsec]", lambda v: v >= 0), 1.055, "f"),
+    # VIII: solving the linear systems
+    _Key("LAKERNEL", ("linear_algebra",), _enum(_KERNELS), "Cholesky"),
+    _Key(
+        "ITERRTOL",
+        ("iter_rtol",),
+        _rule(_is_num, "a number > 0", lambda v: v > 0),
+        1.5e-3,
+        "f",
+        written=_iterative,
+    ),
+    _Key("ITERMAX", ("iter_max",), _POS_INT, 30, "i", written=_iterative),
+    _Key("EMPIRNQC", ("no_qlt_ctrl",), _BOOL, False, written=lambda d: d["LAKERNEL"] == "Empirical"),
+    _Key(
+        "KAPPAC",
+        ("kappaC_arr",),
+        _KAPPAC,
+        [1e-5, 1e-4, 1e-3],
+        load=lambda v: (np.array(v, dtype=float),),
+        dump=lambda a: np.asarray(a).tolist(),
+    ),
+    _Key("UCMIN", ("uctarget",), _rule(_is_num, "a number >= 0", lambda v: v >= 0), 1e-6, "f"),
+    _Key("SMAX", ("sigmamax",), _rule(_is_num, "a number > 0", lambda v: v > 0), 0.5, "f"),
+    # pass-throughs copied into the CONFIG HDU header
+    _Key("TILESCHM", ("tileschm",), _rule(_is_str, "a string"), "Not_specified"),
+    _Key("RERUN", ("rerun",), _rule(_is_str, "a string"), "Not_specified"),
+    _Key("MOSAIC", ("mosaic",), _rule(_is_int, "an integer"), -1, "i"),
+)
+_KEY_BY_NAME = {k.name: k for k in _KEYS}
+
+
+def _extra_psf_names(n_out: int) -> list[tuple[str, str]]:
+    """JSON keywords (OUTPSFk, EXTRASMOOTHk) of the extra target PSFs k = 2 .. n_out."""
+    return [(f"OUTPSF{k}", f"EXTRASMOOTH{k}") for k in range(2, n_out + 1)]
+
+
+def _padded_sides(pad_sides: str, ibx: int, iby: int, nblock: int) -> str:
+    """Letters of the padded sides of block (ibx, iby); "auto" pads every mosaic-boundary side."""
+    if pad_sides in ("all", "none"):
+        return "BTLR" if pad_sides == "all" else ""
+    if pad_sides != "auto":
+        return pad_sides
+    flags = (iby == 0, iby == nblock - 1, ibx == 0, ibx == nblock - 1)
+    return "".join(letter for letter, flag in zip("BTLR", flags, strict=True) if flag)
+
+
+def _check_consistency(d: dict) -> None:
+    """Cross-keyword rules on a full JSON-form dictionary (types already checked)."""
+    n1, n2, dtheta_arcsec = d["OUTSIZE"]
+    if n2 <= 2 * d["FADE"]:
+        _fail("FADE", d["FADE"], f"< n2/2 (n2 > 2*FADE) with n2 = OUTSIZE[1] = {n2}")
+    width_arcsec = n2 * dtheta_arcsec
+    if d["INPAD"] > width_arcsec * (1 + 1e-12):  # tolerance: 50 * 0.025 may round above 1.25
+        allowed = f"<= one stamp width n2*dtheta = {n2}*{dtheta_arcsec} = {width_arcsec:.6g} arcsec"
+        _fail("INPAD", d["INPAD"], allowed + " (only the 3x3 neighbouring stamps are searched) [arcsec]")
+    pad, nblock, sides = d["PAD"], d["BLOCK"], d["PADSIDES"]
+    corners = sorted({0, min(1, nblock - 1), nblock - 1})  # every distinct padding pattern
+    for ibx, iby in ((x, y) for x in corners for y in corners):
+        padded = _padded_sides(sides, ibx, iby, nblock)
+        for axis, (low, high) in (("rows", "BT"), ("columns", "LR")):
+            count = n1 + pad * ((low in padded) + (high in padded))
+            if count % 2:
+                raise ConfigError(
+                    f"PADSIDES = {sides!r} with PAD = {pad} computes {count} stamp {axis} in block "
+                    f"({ibx}, {iby}) (padded sides {padded!r}); the number of computed stamps per axis "
+                    f"must be even (PSFs are built in 2x2 groups): use an even PAD, PADSIDES 'all' or "
+                    f"'none', or pad both {low} and {high}"
+                )
+
+
+def _validate(d: dict) -> None:
+    """Check every keyword of a full JSON-form dictionary, then the cross-keyword rules."""
+    for name, value in d.items():
+        spec = _KEY_BY_NAME.get(name)
+        check = spec.check if spec else (_enum(_TARGET_PSFS) if name.startswith("OUTPSF") else _SIGMA)
+        check(name, value)
+    _check_consistency(d)
+
+
+def _complete(raw: dict) -> dict:
+    """Resolve ITERTOL, check required and unknown keywords, fill defaults and validate.
+
+    Returns the full JSON-form dictionary (every keyword, in the reference order).
+    """
+    d = dict(raw)
+    if "ITERTOL" in d:  # documented name of ITERRTOL (reference quirk Q1)
+        alias = d.pop("ITERTOL")
+        if "ITERRTOL" in d and d["ITERRTOL"] != alias:
+            raise ConfigError(
+                f"ITERTOL is an alias of ITERRTOL and both are given with different values "
+                f"(ITERTOL = {alias!r}, ITERRTOL = {d['ITERRTOL']!r}); keep only ITERRTOL"
+            )
+        d["ITERRTOL"] = alias
+    missing = [k.name for k in _KEYS if k.default is _REQUIRED and k.name not in d]
+    if missing:
+        required = ", ".join(k.name for k in _KEYS if k.default is _REQUIRED)
+        raise ConfigError(f"missing required keyword(s) {', '.join(missing)} (required: {required})")
+    n_out = d.get("NOUT", 1)
+    _KEY_BY_NAME["NOUT"].check("NOUT", n_out)
+    extras = _extra_psf_names(n_out)
+    unknown = sorted(set(d) - set(_KEY_BY_NAME) - {n for pair in extras for n in pair} - _DESTRIPE_KEYS)
+    if unknown:
+        msg = f"unknown configuration keyword(s) ignored and not written back: {', '.join(unknown)}"
+        warnings.warn(msg, PyIMCOMWarning, stacklevel=3)
+    full = {}
+    for spec in _KEYS:
+        default = list(spec.default) if isinstance(spec.default, list) else spec.default
+        full[spec.name] = d.get(spec.name, default)
+        if spec.name == "EXTRASMOOTH":
+            for psf_key, sigma_key in extras:
+                full[psf_key], full[sigma_key] = d.get(psf_key, "AIRYOBSC"), d.get(sigma_key, _SIGMA_DEFAULT)
+    _validate(full)
+    return full
+
+
+def _json_default(obj):
+    if isinstance(obj, (np.generic, np.ndarray)):
+        return obj.tolist()
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def _parse_json(text: str, source: str) -> dict:
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"configuration from {source} is not valid JSON: {exc}") from exc
+    if not isinstance(raw, dict):
+        _fail(f"configuration from {source}", type(raw).__name__, "a JSON object of keywords")
+    return raw
+
+
+def _read_source(cfg_file) -> tuple[dict, str]:
+    """Return (raw dictionary, description of the source) for a path, JSON text or ""."""
+    if isinstance(cfg_file, str) and cfg_file == "":
+        resource = files("pyimcom").joinpath(DEFAULT_CONFIG_RESOURCE)
+        return _parse_json(resource.read_text(encoding="utf-8"), str(resource)), str(resource)
+    try:
+        path = os.fspath(cfg_file)
+    except TypeError:
+        raise ConfigError(
+            f"Config expects a JSON file path, JSON text, '' or a dict; got {type(cfg_file).__name__}"
+        ) from None
+    if os.path.isfile(path):
+        try:
+            with open(path, encoding="utf-8") as f:
+                return _parse_json(f.read(), path), path
+        except OSError as exc:
+            raise InputFileError(f"cannot read configuration file {path}: {exc}") from exc
+    if isinstance(cfg_file, str):
+        try:
+            return _parse_json(cfg_file, "JSON text"), "JSON text"
+        except ConfigError:
+            if cfg_file.lstrip().startswith("{"):
+                raise
+    raise InputFileError(f"configuration file not found: {path} (and the argument is not JSON text)")
+
+
+# ----------------------------------------------------------------------------- Config
+class Config:
+    """PyIMCOM configuration with the reference JSON interface.
+
+    Attributes use the reference's internal names (``obsfile``, ``n1``, ``kappaC_arr``, ...; the
+    keyword table ``_KEYS`` and core spec §1.2 list them); derived sizes have units in their names
+    (``nside_px``, ``search_radius_deg``, ...).  Edit attributes, then call ``cfg()``.
+
+    Parameters
+    ----------
+    cfg_file : str, os.PathLike or dict
+        Path of a JSON configuration file; or JSON text (used when it is not an existing path); or
+        ``""`` for the packaged default ``pyimcom/configs/default_config.json``; or a dictionary of
+        keywords; or, with ``inmode="block"``, a block output FITS file whose ``CONFIG`` HDU is read.
+        ``None`` (the reference's interactive builder) is not supported. Default: ``""``.
+    inmode : {None, "block"}
+        ``"block"``: read the configuration stored in a block output file. Default: None.
+
+    Attributes
+    ----------
+    dtheta_arcsec, inpad_arcsec : float
+        Output pixel scale OUTSIZE[2] and acceptance radius INPAD [arcsec], exactly as given.
+    stoptile : int
+        STOP: if > 0, process only that many stamps. A plain attribute (``cfg.stoptile = 4``).
+    layout : pyimcom.geometry.BlockLayout
+        Block sizes for ``(n1, n2, PAD, FADE)``.
+    nside_px, nside_padded_px, nside_accum_px : int
+        Block side without padding, with padding (saved image) and of the accumulation array
+        [output px] (reference ``Nside``, ``NsideP``, ``NsidePf``).
+    n1_padded : int
+        Stamps per padded block side ``n1 + 2 PAD`` (reference ``n1P``).
+    n2_faded_px, m_out_px : int
+        Stamp side with transition pixels ``n2 + 2 FADE`` [output px] (reference ``n2f``) and output
+        pixels per linear system ``n2f**2``.
+    n_inframe : int
+        Number of coadded layers, ``1 + len(EXTRAINPUT)``.
+    psf_nsamp, psf_nc, psf_nfft : int
+        PSF sampling grid side ``NPIXPSF*ov - 1``, its centre index ``psf_nsamp // 2`` and the FFT
+        size ``2*NPIXPSF*ov`` [PSF samples].
+    dscale_out_px : float
+        PSF sampling step ``(0.11 arcsec / ov) / dtheta`` [output px per sample].
+    inpad_out_px : float
+        Acceptance radius ``INPAD / dtheta`` [output px].
+    search_radius_deg : float
+        Radius of the coarse exposure search: SCA half-diagonal + ``NsideP*dtheta/sqrt(2)`` [deg].
+
+    Raises
+    ------
+    ConfigError
+        If a keyword is missing, has the wrong type or an invalid value (the message names it), or
+        the text is not JSON.
+    InputFileError
+        If the file does not exist or cannot be read, or a block file has no CONFIG HDU.
+
+    Examples
+    --------
+    >>> cfg = Config("")
+    >>> cfg.n1, cfg.n2, cfg.dtheta_arcsec, cfg.Nside
+    (4, 25, 0.04, 100)
+    >>> cfg.stoptile = 4
+    >>> '"STOP": 4' in cfg.to_file(None)
+    True
+    """
+
+    __hash__ = None  # mutable; equality compares to_dict()
+
+    def __init__(self, cfg_file: str | os.PathLike | Mapping = "", inmode: str | None = None) -> None:
+        if inmode not in (None, "block"):
+            _fail("inmode", inmode, "None or 'block'")
+        if cfg_file is None:
+            raise ConfigError(
+                "Config(None) would start the reference's interactive dialogue, which is not supported; "
+                "pass the path of a JSON configuration file (or JSON text, or '' for the default)"
+            )
+        if inmode == "block":
+            path = os.fspath(cfg_file)
+            raw, source = _parse_json(read_config_text(path), f"CONFIG HDU of {path}"), path
+        elif isinstance(cfg_file, Mapping):
+            raw, source = dict(cfg_file), "dict"
+        else:
+            raw, source = _read_source(cfg_file)
+        self.cfg_file = None if source in ("dict", "JSON text") else source
+        self._set_from_full(_complete(raw))
+        self()
+        logger.info("configuration loaded from %s", source)
+
+    def _set_from_full(self, full: dict) -> None:
+        """Set the attributes from a validated full JSON-form dictionary."""
+        convert = {"f": float, "i": int}
+        for spec in _KEYS:
+            value = full[spec.name]
+            values = spec.load(value) if spec.load else (value,) if len(spec.attrs) == 1 else tuple(value)
+            for attr, v, kind in zip(spec.attrs, values, spec.kinds.ljust(len(spec.attrs)), strict=True):
+                setattr(self, attr, convert[kind](v) if kind in convert else v)
+        pairs = _extra_psf_names(self.n_out)
+        self.outpsf_extra = [full[psf_key] for psf_key, _ in pairs]
+        self.sigmatarget_extra = [float(full[sigma_key]) for _, sigma_key in pairs]
+
+    def _full_dict(self) -> dict:
+        """Every keyword (conditional ones included) in JSON form, from the current attributes."""
+        full = {}
+        for spec in _KEYS:
+            values = [getattr(self, attr) for attr in spec.attrs]
+            full[spec.name] = spec.dump(*values) if spec.dump else values[0] if len(values) == 1 else values
+            if spec.name == "EXTRASMOOTH":
+                extra = zip(self.outpsf_extra, self.sigmatarget_extra, strict=False)
+                for k, (psf, sigma) in enumerate(extra, start=2):
+                    full[f"OUTPSF{k}"], full[f"EXTRASMOOTH{k}"] = psf, sigma
+        return full
+
+    def __call__(self) -> None:
+        """Validate the current attributes and recompute the derived quantities (refresh step).
+
+        Call after editing attributes (the constructor calls it).  Applies the OUTMAPS side effects
+        of the reference: ``Empirical`` removes ``T``; EMPIRNQC removes ``U`` and ``S``; ``Empirical``
+        with neither ``U`` nor ``S`` sets ``no_qlt_ctrl = True``; ``Empirical`` or a single KAPPAC
+        value removes ``K``.  Unpacks PSFSPLIT into ``psfsplit_r1``, ``psfsplit_r2`` [native px],
+        ``psfsplit_epsilon`` and ``psfsplit_bin2x2``.
+
+        Raises
+        ------
+        ConfigError
+            If an attribute holds a value that its keyword does not allow (the message names the
+            keyword).
+        """
+        n_extra = self.n_out - 1 if _is_int(self.n_out) else 0
+        if len(self.outpsf_extra) != n_extra or len(self.sigmatarget_extra) != n_extra:
+            extras = f"outpsf_extra = {self.outpsf_extra!r}, sigmatarget_extra = {self.sigmatarget_extra!r}"
+            _fail("NOUT", self.n_out, f"1 + the number of extra target PSFs ({extras})")
+        if not isinstance(self.extrainput, list) or not self.extrainput or self.extrainput[0] is not None:
+            _fail("extrainput (EXTRAINPUT)", self.extrainput, "a list starting with None (science layer)")
+        full = self._full_dict()
+        _validate(full)
+        self._set_from_full(full)
+        split = self.psfsplit or [None, None, None, False]
+        self.psfsplit_r1, self.psfsplit_r2, self.psfsplit_epsilon, self.psfsplit_bin2x2 = split
+        self.n_inframe = len(self.extrainput)
+        self._derive_sizes()
+        if self.linear_algebra == "Empirical":
+            self.outmaps = self.outmaps.replace("T", "")
+            if self.no_qlt_ctrl:
+                self.outmaps = self.outmaps.replace("U", "").replace("S", "")
+            elif "U" not in self.outmaps and "S" not in self.outmaps:
+                self.no_qlt_ctrl = True
+        if self.linear_algebra == "Empirical" or self.kappaC_arr.size == 1:
+            self.outmaps = self.outmaps.replace("K", "")
+
+    def _derive_sizes(self) -> None:
+        """Derived sizes of core spec §1.3 [output px unless the name says otherwise]."""
+        self.layout = BlockLayout(self.n1, self.n2, self.postage_pad, self.fade_kernel)
+        for name in ("nside_px", "nside_padded_px", "n1_padded", "n2_faded_px", "nside_accum_px", "m_out_px"):
+            setattr(self, name, getattr(self.layout, name))
+        ov = self.inpsf_oversamp
+        self.psf_nsamp = self.npixpsf * ov - 1  # PSF sampling grid side [samples]
+        self.psf_nc = self.psf_nsamp // 2  # centre index of that grid [samples]
+        self.psf_nfft = 2 * self.npixpsf * ov  # FFT size [samples]
+        self.dscale_out_px = (PIXSCALE_ARCSEC / ov) / self.dtheta_arcsec  # PSF sample step [output px]
+        self.inpad_out_px = self.inpad_arcsec / self.dtheta_arcsec  # acceptance radius [output px]
+        block_half_diagonal_deg = self.nside_padded_px * self.dtheta_deg / math.sqrt(2.0)
+        self.search_radius_deg = SCA_HALF_DIAGONAL_DEG + block_half_diagonal_deg  # exposure search [deg]
+
+    @property
+    def dtheta_deg(self) -> float:
+        """Output pixel scale [deg], from ``dtheta_arcsec`` (reference name: ``dtheta``)."""
+        return self.dtheta_arcsec / _ARCSEC_PER_DEG
+
+    @property
+    def instamp_pad_rad(self) -> float:
+        """Input-pixel acceptance radius INPAD [rad], from ``inpad_arcsec`` (reference: ``instamp_pad``)."""
+        return self.inpad_arcsec * _RAD_PER_ARCSEC
+
+    dtheta = dtheta_deg  # reference name [deg]
+    instamp_pad = instamp_pad_rad  # reference name [rad]
+    Nside = property(lambda self: self.nside_px, doc="Reference alias of ``nside_px``.")
+    NsideP = property(lambda self: self.nside_padded_px, doc="Reference alias of ``nside_padded_px``.")
+    n1P = property(lambda self: self.n1_padded, doc="Reference alias of ``n1_padded`` [stamps].")
+    n2f = property(lambda self: self.n2_faded_px, doc="Reference alias of ``n2_faded_px``.")
+    NsidePf = property(lambda self: self.nside_accum_px, doc="Reference alias of ``nside_accum_px``.")
+
+    def to_dict(self) -> dict:
+        """Return the configuration as the ordered JSON dictionary written by `to_file`.
+
+        Returns
+        -------
+        dict
+            Keywords in the reference order; conditional keywords (INPSFDRAW, PSFSPLIT, ITERRTOL,
+            ITERMAX, EMPIRNQC, OUTPSFk, EXTRASMOOTHk) only where they apply.  Angles in arcsec.
+
+        Examples
+        --------
+        >>> list(Config("").to_dict())[:3]
+        ['OBSFILE', 'INDATA', 'FILTER']
+        """
+        full = self._full_dict()
+        written = {spec.name: spec.written for spec in _KEYS if spec.written}
+        return {name: value for name, value in full.items() if name not in written or written[name](full)}
+
+    def to_file(self, fname: str | os.PathLike | None = None) -> str | None:
+        """Write the configuration JSON (4-space indent), or return it as text.
+
+        Parameters
+        ----------
+        fname : str, os.PathLike or None
+            Destination file, written atomically (temporary file in the same directory, then
+            `os.replace`; parent directories are created).  None: return the text instead.
+            Default: None.
+
+        Returns
+        -------
+        str or None
+            The JSON text when ``fname`` is None, otherwise None.
+
+        Raises
+        ------
+        PyIMCOMValueError
+            If ``fname`` is ``""`` (the reference overwrote its packaged default; not supported).
+        PyIMCOMError
+            If the file cannot be written (the message names the path).
+
+        Examples
+        --------
+        >>> Config("").to_file(None).splitlines()[1]
+        '    "OBSFILE": "data/obs.fits",'
+        """
+        text = json.dumps(self.to_dict(), indent=4, default=_json_default)
+        if fname is None:
+            return text
+        path = os.fspath(fname)
+        if path == "":
+            raise PyIMCOMValueError("to_file needs a destination path (or None to get the text); got ''")
+        try:
+            atomic_write_text(text, path)
+        except OSError as exc:
+            raise PyIMCOMError(f"cannot write configuration to {path}: {exc}") from exc
+        logger.info("configuration written to %s", path)
+        return None
+
+    def __eq__(self, other: object) -> bool:
+        return self.to_dict() == other.to_dict() if isinstance(other, Config) else NotImplemented
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({json.dumps(self.to_dict(), default=_json_default)!r})"
