@@ -20,10 +20,11 @@ logger = logging.getLogger("pyimcom")
 
 
 def _setup_logging(verbose: int) -> None:
-    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose >= 0 else logging.WARNING
+    level = logging.DEBUG if verbose > 0 else logging.INFO if verbose == 0 else logging.WARNING
     logging.basicConfig(
         level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
     )
+    logging.getLogger().setLevel(level)  # also when logging was configured before (tests, notebooks)
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:

@@ -1,0 +1,126 @@
+"""The Snakemake workflow: config validation, input links, dry run and a real run of the first steps."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from pyimcom.errors import ConfigError
+from pyimcom.workflow import WorkflowContext, link_file, validate_workflow_config
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _copy_workflow(dest) -> str:
+    """Copy the workflow (Snakefile, rules, configs, test config) into ``dest``; return it as str."""
+    for name in ("Snakefile", "workflow", "config", ".test"):
+        src = os.path.join(REPO, name)
+        if os.path.isdir(src):
+            shutil.copytree(src, os.path.join(dest, name))
+        else:
+            shutil.copy(src, os.path.join(dest, name))
+    return str(dest)
+
+
+def _snakemake(wd, *args, check=True) -> str:
+    cmd = [sys.executable, "-m", "snakemake", "--configfile", ".test/config.yaml", "--cores", "2", *args]
+    res = subprocess.run(cmd, cwd=wd, capture_output=True, text=True, timeout=600)
+    out = res.stdout + res.stderr
+    if check and res.returncode != 0:
+        raise AssertionError(f"snakemake {' '.join(args)} failed:\n{out[-4000:]}")
+    return out
+
+
+def _job_counts(text: str) -> dict[str, int]:
+    table = text.split("Job stats:")[1].split("total")[0]
+    return {m.group(1): int(m.group(2)) for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", table, re.M)}
+
+
+def test_schema_fills_defaults_and_names_bad_keys():
+    cfg = validate_workflow_config({"pyimcom_config": "x.json"})
+    assert cfg["simulate"]["enabled"] is True and cfg["plan"] == "results/plan.json"
+    assert cfg["strip_rows"] is None
+    with pytest.raises(ConfigError, match="strip_rows"):
+        validate_workflow_config({"pyimcom_config": "x.json", "strip_rows": 0})
+    with pytest.raises(ConfigError, match="simulat"):
+        validate_workflow_config({"pyimcom_config": "x.json", "simulat": {}})
+    with pytest.raises(ConfigError, match="simulate/seed"):
+        validate_workflow_config({"pyimcom_config": "x.json", "simulate": {"seed": "one"}})
+    with pytest.raises(ConfigError, match="pyimcom_config"):
+        validate_workflow_config({})
+
+
+def test_link_map_follows_the_json_layout():
+    with open(os.path.join(REPO, ".test", "config.yaml")) as f:
+        config = yaml.safe_load(f)
+    cwd = os.getcwd()
+    os.chdir(REPO)
+    try:
+        ctx = WorkflowContext.from_config(config)
+        links = ctx.link_map()
+    finally:
+        os.chdir(cwd)
+    assert links["results/inputs/obs.fits"] == "results/sim/obs.fits"
+    science = [d for d in links if d.startswith("results/inputs/simple/Roman_WAS_simple_model_H158_")]
+    psf = [d for d in links if re.fullmatch(r"results/inputs/psf/psf_polyfit_\d+\.fits", d)]
+    lab = [d for d in links if re.fullmatch(r"results/inputs/labnoise/slope_\d+_\d+\.fits", d)]
+    assert len(science) == len(lab) > 0 and len(psf) == 4  # 2 passes x 2 dithers
+    for dst, src in links.items():
+        assert os.path.basename(dst) == os.path.basename(src)
+
+
+def test_link_file_is_atomic_and_replaces(tmp_path):
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("A")
+    b.write_text("B")
+    dst = tmp_path / "sub" / "link.txt"
+    link_file(a, dst)
+    assert dst.read_text() == "A" and os.path.isabs(os.readlink(dst))
+    link_file(b, dst)
+    assert dst.read_text() == "B"
+    with pytest.raises(OSError, match="does not exist"):
+        link_file(tmp_path / "missing", dst)
+    assert [p.name for p in (tmp_path / "sub").iterdir()] == ["link.txt"]
+
+
+def test_dry_run_lists_simulate_link_plan(tmp_path):
+    wd = _copy_workflow(tmp_path)
+    out = _snakemake(wd, "-n")
+    counts = _job_counts(out)
+    assert counts["simulate_survey"] == 1 and counts["plan"] == 1 and counts["all"] == 1
+    assert counts["link_inputs"] > 4
+    assert "checkpoint plan" in out
+
+
+@pytest.mark.slow
+def test_run_simulate_link_plan_then_nothing_to_do(tmp_path):
+    wd = _copy_workflow(tmp_path)
+    _snakemake(wd)
+    plan = json.loads((tmp_path / "results" / "plan.json").read_text())
+    assert len(plan["blocks"]) == 16 and plan["mosaic"]["strip_rows"] == 1
+    planned = {(o, s) for b in plan["blocks"] for o, s in b["images"]}
+    for obsid, sca in planned:
+        link = tmp_path / "results" / "inputs" / "simple" / f"Roman_WAS_simple_model_H158_{obsid}_{sca}.fits"
+        assert link.is_symlink() and link.resolve().is_file()
+    assert (tmp_path / "results" / "inputs" / "obs.fits").is_symlink()
+    assert "Nothing to be done" in _snakemake(wd, "-n")
+    # a solver-only edit of the PyIMCOM JSON changes neither the survey nor the plan
+    cfg_path = tmp_path / ".test" / "small.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["KAPPAC"] = [1e-3]
+    cfg_path.write_text(json.dumps(cfg, indent=4))
+    assert "Nothing to be done" in _snakemake(wd, "-n")
+    # a new strip height re-plans without re-simulating or re-linking
+    counts = _job_counts(_snakemake(wd, "-n", "--config", "strip_rows=2"))
+    assert counts == {"plan": 1, "all": 1}
+    # a change of the mosaic area re-simulates (the survey covers the mosaic grown by INPAD)
+    cfg["INPAD"] = 0.9
+    cfg_path.write_text(json.dumps(cfg, indent=4))
+    assert _job_counts(_snakemake(wd, "-n"))["simulate_survey"] == 1
