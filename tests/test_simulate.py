@@ -21,8 +21,14 @@ from pyimcom.simulate.scene import Catalog
 
 def _tiny_layout(**kw):
     geo = MosaicGeometry(60.0, -4.0, 180.0, 1, BlockLayout(2, 16), 0.25 / 3600)
-    opts = dict(n_passes=1, dithers_per_pass=1, sca_nside=128, psf_nside_os=128, aberration_waves=0.0,
-                object_margin_arcsec=1.0)
+    opts = dict(
+        n_passes=1,
+        dithers_per_pass=1,
+        sca_nside=128,
+        psf_nside_os=128,
+        aberration_waves=0.0,
+        object_margin_arcsec=1.0,
+    )
     return plan_survey(SurveySettings(**{**opts, **kw}), TargetArea(geo, 4.0, 2))
 
 
@@ -48,7 +54,7 @@ def test_star_is_drawn_where_the_wcs_puts_it():
     obsid, sca = layout.images[0]
     wcs = WCS(layout.header(obsid, sca))
     x0, y0 = 60.3, 70.7
-    (ra, dec), = wcs.all_pix2world([[x0, y0]], 0)
+    ((ra, dec),) = wcs.all_pix2world([[x0, y0]], 0)
     one = np.ones(1)
     cat = Catalog(one * ra, one * dec, np.zeros(1, int), one * 1e4, 0 * one, 0 * one, 0 * one)
     img = render_image(layout, obsid, sca, cat, noise=False) - layout.settings.sky_rate_e_s * 139.8
@@ -63,7 +69,7 @@ def test_galaxy_flux_is_conserved():
     layout = _tiny_layout()
     obsid, sca = layout.images[0]
     wcs = WCS(layout.header(obsid, sca))
-    (ra, dec), = wcs.all_pix2world([[64.0, 64.0]], 0)
+    ((ra, dec),) = wcs.all_pix2world([[64.0, 64.0]], 0)
     one = np.ones(1)
     cat = Catalog(one * ra, one * dec, np.ones(1, int), one * 5e3, 0.3 * one, 0.2 * one, -0.1 * one)
     img = render_image(layout, obsid, sca, cat, noise=False) - layout.settings.sky_rate_e_s * 139.8
@@ -79,11 +85,17 @@ def test_psf_file_evaluates_to_the_model_at_corners_and_centre(small_survey):
         psf = InputPSF(psf_path(cfg.inpsf_path, "anlsim", obsid), "anlsim", ov, (n, n))
         scale = model.bl.max()
         # the exact corners of the SCA (u, v = +-1) are the corner PSFs themselves
-        for (x, y), corner in {(-0.5, -0.5): model.bl, (n - 0.5, -0.5): model.br,
-                               (-0.5, n - 0.5): model.tl, (n - 0.5, n - 0.5): model.tr}.items():  # fmt: skip
+        for (x, y), corner in {
+            (-0.5, -0.5): model.bl,
+            (n - 0.5, -0.5): model.br,
+            (-0.5, n - 0.5): model.tl,
+            (n - 0.5, n - 0.5): model.tr,
+        }.items():
             np.testing.assert_allclose(psf.raw(sca, x, y) / ov**2, corner, atol=2e-6 * scale)
         for x, y in [(0, 0), (n - 1, 0), (0, n - 1), (n - 1, n - 1), ((n - 1) / 2, (n - 1) / 2)]:
-            np.testing.assert_allclose(psf.raw(sca, x, y) / ov**2, model.at_pixel(x, y, n, n), atol=2e-6 * scale)
+            np.testing.assert_allclose(
+                psf.raw(sca, x, y) / ov**2, model.at_pixel(x, y, n, n), atol=2e-6 * scale
+            )
         # the four corners really differ (a field-dependent PSF)
         assert np.abs(model.bl - model.tr).max() > 1e-3 * scale
 
