@@ -266,7 +266,7 @@ class MosaicGeometry:
     dtheta_deg : float
         Output pixel scale [deg].
     padsides : str
-        ``PADSIDES`` as returned by `parse_padsides`. Default: ``"auto"``.
+        ``PADSIDES``; normalised with `parse_padsides` (which raises for invalid values). Default: ``"auto"``.
 
     Notes
     -----
@@ -281,6 +281,13 @@ class MosaicGeometry:
     layout: BlockLayout
     dtheta_deg: float
     padsides: str = "auto"
+
+    def __post_init__(self):
+        object.__setattr__(self, "padsides", parse_padsides(self.padsides))
+        if self.nblock < 1:
+            raise ConfigError(f"nblock (BLOCK) must be >= 1; got {self.nblock}")
+        if not self.dtheta_deg > 0:
+            raise ConfigError(f"output pixel scale dtheta_deg must be > 0; got {self.dtheta_deg}")
 
     # ---- blocks -------------------------------------------------------------------------------
     def block_wcs(self, ibx: int, iby: int) -> WCS:

@@ -394,12 +394,11 @@ def test_odd_computed_count_raises():
     assert toy_geometry(1, 1, "auto").stamp_range(0, 0) == (1, 6, 1, 6)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="MosaicGeometry does not normalise/validate padsides: 'bl' or 'All' silently pad nothing",
-)
 def test_mosaic_geometry_normalises_padsides():
     assert toy_geometry(3, 2, "bl").padded_sides(1, 1) == frozenset("BL")
+    assert toy_geometry(3, 2, "All").padded_sides(1, 1) == frozenset("BTLR")
+    with pytest.raises(ConfigError, match="PADSIDES"):
+        toy_geometry(3, 2, "BX")
 
 
 # ---- processing order, STOP and needed InStamps (§3.4, §6.2) ----------------------------------

@@ -88,7 +88,9 @@ def test_directions_pa0_north_is_y_east_is_minus_x(ra0, dec0):
     ra_east = (ra0 + d / np.cos(np.radians(dec0))) % 360.0  # slightly east: higher RA
     X, Y, _ = sky_to_field(ra_east, dec0, ra0, dec0, 0.0)
     assert float(X) < 0.0 and float(X) == pytest.approx(-d, rel=1e-4)  # +X points west
-    assert abs(float(Y)) < 1e-5 * d + 1e-6  # only the curvature of the parallel
+    # only the curvature of the parallel: it bends poleward by d^2 tan(dec0) / 2 [rad]
+    bend_deg = np.degrees(np.radians(d) ** 2 / 2 * np.tan(np.radians(dec0)))
+    assert float(Y) == pytest.approx(bend_deg, rel=1e-2, abs=1e-12)
 
 
 def test_directions_pa90_east_is_y():
@@ -147,4 +149,5 @@ def test_ra_wrap_gives_same_field_angles():
     X3, Y3, _ = sky_to_field(ra - 360.0, dec, 0.0, 0.0, 20.0)
     npt.assert_allclose(np.c_[X2, Y2], np.c_[X1, Y1], rtol=0, atol=1e-10)
     npt.assert_allclose(np.c_[X3, Y3], np.c_[X1, Y1], rtol=0, atol=1e-10)
-    assert float(X1[0]) == pytest.approx(0.05, rel=1e-3)  # west of RA 0 -> +X at PA 0 rotated by 20 deg
+    X, Y, _ = sky_to_field(359.95, 0.0, 0.05, 0.0, 0.0)  # 0.1 deg west across the wrap, PA = 0
+    assert float(X) == pytest.approx(0.1, rel=1e-5) and abs(float(Y)) < 1e-12

@@ -1,5 +1,6 @@
 # Configuration validation, wildcard constraints and input functions shared by every stage.
 # Real logic lives in pyimcom.workflow (importable and unit tested).
+import os
 import re
 
 from pyimcom.workflow import WorkflowContext

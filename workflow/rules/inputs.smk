@@ -17,7 +17,7 @@ if CTX.simulate:
             "benchmarks/simulate_survey.tsv"
         params:
             config=config["pyimcom_config"],
-            outdir=config["simulate"]["outdir"],
+            outdir=lambda wildcards, output: os.path.dirname(output.obsfile),
             args=CTX.simulate_args(),
             # the mosaic area the survey covers (so solver edits in the JSON do not re-simulate)
             area=[CFG.ra, CFG.dec, CFG.lonpole, CFG.nblock, CFG.n1, CFG.n2, CFG.dtheta_arcsec,
