@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from .errors import ConfigError, InputFileError, PyIMCOMError, PyIMCOMValueError, PyIMCOMWarning
-from .geometry import BlockLayout
+from .geometry import BlockLayout, MosaicGeometry
 from .instrument import FILTER_NAMES, IMAGING_FILTERS, PIXSCALE_ARCSEC, SCA_HALF_DIAGONAL_DEG
 from .io.atomic import atomic_write_text
 from .io.config_hdu import read_config_text
@@ -339,16 +339,6 @@ def _extra_psf_names(n_out: int) -> list[tuple[str, str]]:
     return [(f"OUTPSF{k}", f"EXTRASMOOTH{k}") for k in range(2, n_out + 1)]
 
 
-def _padded_sides(pad_sides: str, ibx: int, iby: int, nblock: int) -> str:
-    """Letters of the padded sides of block (ibx, iby); "auto" pads every mosaic-boundary side."""
-    if pad_sides in ("all", "none"):
-        return "BTLR" if pad_sides == "all" else ""
-    if pad_sides != "auto":
-        return pad_sides
-    flags = (iby == 0, iby == nblock - 1, ibx == 0, ibx == nblock - 1)
-    return "".join(letter for letter, flag in zip("BTLR", flags, strict=True) if flag)
-
-
 def _check_consistency(d: dict) -> None:
     """Cross-keyword rules on a full JSON-form dictionary (types already checked)."""
     n1, n2, dtheta_arcsec = d["OUTSIZE"]
@@ -358,19 +348,13 @@ def _check_consistency(d: dict) -> None:
     if d["INPAD"] > width_arcsec * (1 + 1e-12):  # tolerance: 50 * 0.025 may round above 1.25
         allowed = f"<= one stamp width n2*dtheta = {n2}*{dtheta_arcsec} = {width_arcsec:.6g} arcsec"
         _fail("INPAD", d["INPAD"], allowed + " (only the 3x3 neighbouring stamps are searched) [arcsec]")
-    pad, nblock, sides = d["PAD"], d["BLOCK"], d["PADSIDES"]
+    nblock = d["BLOCK"]
+    layout = BlockLayout(n1, n2, d["PAD"], d["FADE"])
+    geometry = MosaicGeometry(0.0, 0.0, 180.0, nblock, layout, dtheta_arcsec / _ARCSEC_PER_DEG, d["PADSIDES"])
     corners = sorted({0, min(1, nblock - 1), nblock - 1})  # every distinct padding pattern
-    for ibx, iby in ((x, y) for x in corners for y in corners):
-        padded = _padded_sides(sides, ibx, iby, nblock)
-        for axis, (low, high) in (("rows", "BT"), ("columns", "LR")):
-            count = n1 + pad * ((low in padded) + (high in padded))
-            if count % 2:
-                raise ConfigError(
-                    f"PADSIDES = {sides!r} with PAD = {pad} computes {count} stamp {axis} in block "
-                    f"({ibx}, {iby}) (padded sides {padded!r}); the number of computed stamps per axis "
-                    f"must be even (PSFs are built in 2x2 groups): use an even PAD, PADSIDES 'all' or "
-                    f"'none', or pad both {low} and {high}"
-                )
+    for ibx in corners:
+        for iby in corners:
+            geometry.stamp_range(ibx, iby)  # raises ConfigError for an odd number of stamps
 
 
 def _validate(d: dict) -> None:

@@ -389,12 +389,15 @@ class MosaicGeometry:
         j_max = hi + (lay.pad if "T" in sides else 0)
         i_min = lo - (lay.pad if "L" in sides else 0)
         i_max = hi + (lay.pad if "R" in sides else 0)
-        for name, count in (("rows", j_max - j_min + 1), ("columns", i_max - i_min + 1)):
+        counts = (("rows", "BT", j_max - j_min + 1), ("columns", "LR", i_max - i_min + 1))
+        for name, (low, high), count in counts:
             if count % 2:
+                padded = "".join(c for c in PADSIDE_LETTERS if c in sides)
                 raise ConfigError(
-                    f"block ({ibx}, {iby}) would compute {count} stamp {name} with PAD={lay.pad} and "
-                    f"PADSIDES={self.padsides!r}; the count must be even (PSFs are built in 2x2 groups): "
-                    "use an even PAD or pad both sides of each axis"
+                    f"PADSIDES = {self.padsides!r} with PAD = {lay.pad} computes {count} stamp {name} in "
+                    f"block ({ibx}, {iby}) (padded sides {padded!r}); the number of computed stamps per axis "
+                    f"must be even (PSFs are built in 2x2 groups): use an even PAD, PADSIDES 'all' or "
+                    f"'none', or pad both {low} and {high}"
                 )
         return j_min, j_max, i_min, i_max
 

@@ -383,7 +383,7 @@ def test_auto_on_1x1_mosaic_pads_all_four_sides():
 
 
 def test_odd_computed_count_raises():
-    with pytest.raises(ConfigError, match=r"7 stamp rows.*PAD=1.*must be even"):
+    with pytest.raises(ConfigError, match=r"PAD = 1 computes 7 stamp rows.*must be even"):
         toy_geometry(3, 1, "B", n1=6).stamp_range(1, 1)
     with pytest.raises(ConfigError, match=r"stamp columns.*even"):
         toy_geometry(3, 1, "L").stamp_range(1, 1)
