@@ -29,8 +29,9 @@ def _copy_workflow(dest) -> str:
     return str(dest)
 
 
-def _snakemake(wd, *args, check=True) -> str:
-    cmd = [sys.executable, "-m", "snakemake", "--configfile", ".test/config.yaml", "--cores", "2", *args]
+def _snakemake(wd, *args, check=True, configfile=".test/config.yaml") -> str:
+    cfgs = ["--configfile", configfile] if configfile else []
+    cmd = [sys.executable, "-m", "snakemake", *cfgs, "--cores", "2", *args]
     res = subprocess.run(cmd, cwd=wd, capture_output=True, text=True, timeout=600)
     out = res.stdout + res.stderr
     if check and res.returncode != 0:
@@ -97,6 +98,33 @@ def test_dry_run_lists_simulate_link_plan(tmp_path):
     assert counts["simulate_survey"] == 1 and counts["plan"] == 1 and counts["all"] == 1
     assert counts["link_inputs"] > 4
     assert "checkpoint plan" in out
+
+
+def test_dry_run_of_the_default_config(tmp_path):
+    """`snakemake -n` in the repository layout with config/config.yaml (the demo mosaic)."""
+    wd = _copy_workflow(tmp_path)
+    out = _snakemake(wd, "-n", configfile=None)
+    counts = _job_counts(out)
+    assert counts["simulate_survey"] == 1 and counts["plan"] == 1
+    assert "results/sim/simple/Roman_WAS_simple_model_H158_" in out
+
+
+def test_rulegraph_shows_simulate_link_plan(tmp_path):
+    wd = _copy_workflow(tmp_path)
+    dot = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--configfile", ".test/config.yaml", "--rulegraph"],
+        cwd=wd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    ).stdout
+    names = dict(re.findall(r'^\s*(\d+)\[label = "(\w+)"', dot, re.M))
+    edges = {(names[a], names[b]) for a, b in re.findall(r"^\s*(\d+) -> (\d+)", dot, re.M)}
+    assert {("simulate_survey", "link_inputs"), ("link_inputs", "plan"), ("plan", "all")} <= edges
+    if shutil.which("dot"):
+        pdf = subprocess.run(["dot", "-Tpdf"], input=dot.encode(), capture_output=True, check=True).stdout
+        assert pdf.startswith(b"%PDF")
 
 
 @pytest.mark.slow
