@@ -10,6 +10,7 @@ from __future__ import annotations
 import glob
 import os
 from dataclasses import dataclass, fields
+from functools import cached_property
 from pathlib import Path
 
 import jsonschema
@@ -139,6 +140,10 @@ class WorkflowContext:
 
     def simulated_files(self) -> dict[str, list[str]]:
         """Files the simulator writes, by kind, as paths under the simulation directory."""
+        return {k: list(v) for k, v in self._simulated_files.items()}
+
+    @cached_property
+    def _simulated_files(self) -> dict[str, list[str]]:
         sim = self.config["simulate"]
         layout = plan_survey(survey_settings(sim), target_area(self.cfg))
         outdir = sim.get("outdir", "results/sim")
@@ -152,10 +157,14 @@ class WorkflowContext:
 
     # ---- linking ------------------------------------------------------------------------------
     def link_map(self) -> dict[str, str]:
-        """Destination (the JSON's layout) -> source, for every input file to link.
+        """Destination (the JSON's layout) -> source, for every input file to link (a copy).
 
         Empty when the inputs are used in place (``inputs.link: false`` with real data).
         """
+        return dict(self._links)
+
+    @cached_property
+    def _links(self) -> dict[str, str]:
         cfg = self.cfg
         if self.simulate:
             files = self.simulated_files()
@@ -220,9 +229,3 @@ class WorkflowContext:
             f"{cfg.n1}x{cfg.n1} stamps of {cfg.n2} px per block, OUT={cfg.outstem}"
         )
 
-
-def require_file(path: str, what: str) -> str:
-    """Return ``path`` if it exists, else raise an `InputFileError` naming it."""
-    if not os.path.exists(path):
-        raise InputFileError(f"{what} {path} does not exist")
-    return path

@@ -152,3 +152,43 @@ def test_run_simulate_link_plan_then_nothing_to_do(tmp_path):
     cfg["INPAD"] = 0.9
     cfg_path.write_text(json.dumps(cfg, indent=4))
     assert _job_counts(_snakemake(wd, "-n"))["simulate_survey"] == 1
+
+
+def _real_data_config(small_survey, tmp_path, link: bool) -> dict:
+    """Workflow config for the small survey treated as real data (no simulation)."""
+    inputs_dir = os.path.join(small_survey["root"], "inputs")
+    cfg = dict(small_survey["cfg"].to_dict())
+    if link:  # the JSON points at a fresh link tree
+        cfg.update(OBSFILE=str(tmp_path / "in" / "obs.fits"), INDATA=[str(tmp_path / "in"), "anlsim"])
+        cfg["INPSF"] = [str(tmp_path / "in" / "psf"), "anlsim", 8]
+    json_path = tmp_path / "real.json"
+    json_path.write_text(json.dumps(cfg, indent=4))
+    inputs = {"link": link, "obsfile": os.path.join(inputs_dir, "obs.fits"),
+              "science_dir": os.path.join(inputs_dir, "simple"), "psf_dir": os.path.join(inputs_dir, "psf"),
+              "labnoise_dir": os.path.join(inputs_dir, "labnoise")}  # fmt: skip
+    return {"pyimcom_config": str(json_path), "simulate": {"enabled": False}, "inputs": inputs}
+
+
+def test_real_data_inputs_are_linked_into_the_json_layout(small_survey, tmp_path):
+    ctx = WorkflowContext.from_config(_real_data_config(small_survey, tmp_path, link=True))
+    links = ctx.link_map()
+    n_img = len(small_survey["layout"].images)
+    assert sum("/in/simple/" in d for d in links) == n_img
+    assert sum("/in/labnoise/" in d for d in links) == n_img
+    assert sum("/in/psf/psf_polyfit_" in d for d in links) == len(small_survey["layout"].exposures)
+    assert links[os.path.normpath(str(tmp_path / "in" / "obs.fits"))].endswith("inputs/obs.fits")
+    assert len(ctx.science_inputs()) == n_img and all("/in/simple/" in p for p in ctx.science_inputs())
+
+
+def test_real_data_in_place_needs_no_links(small_survey, tmp_path):
+    ctx = WorkflowContext.from_config(_real_data_config(small_survey, tmp_path, link=False))
+    assert ctx.link_map() == {}
+    assert len(ctx.science_inputs()) == len(small_survey["layout"].images)
+    assert not ctx.simulate
+
+
+def test_real_data_without_sources_is_an_error(small_survey, tmp_path):
+    config = _real_data_config(small_survey, tmp_path, link=True)
+    del config["inputs"]["science_dir"]
+    with pytest.raises(ConfigError, match="science_dir"):
+        WorkflowContext.from_config(config).link_map()
