@@ -40,6 +40,7 @@ from .pointing import sky_to_field
 
 __all__ = [
     "PlanSettings",
+    "block_images",
     "default_strip_rows",
     "candidate_images",
     "block_box",
@@ -146,6 +147,37 @@ class _ImageCache:
         return self._info[key]
 
 
+def _block_images(obs, settings, ibx, iby, cache, box) -> list[tuple[int, int]]:
+    out_wcs = settings.geometry.block_wcs(ibx, iby)
+    images = []
+    for obsid, sca in candidate_images(obs, settings, ibx, iby):
+        info = cache.get(obsid, sca)
+        if info is not None and count_pixels_in_box(info[0], info[1], out_wcs, box) > 0:
+            images.append((obsid, sca))
+    return images
+
+
+def block_images(obs: ObsTable, settings: PlanSettings, ibx: int, iby: int) -> list[tuple[int, int]]:
+    """The sorted ``(obsid, sca)`` images one block needs (the plan entry of that block).
+
+    Parameters
+    ----------
+    obs : ObsTable
+        Observation table.
+    settings : PlanSettings
+        Geometry, acceptance margin, filter and input location.
+    ibx, iby : int
+        Block indices.
+
+    Returns
+    -------
+    list of tuple of int
+        Sorted ``(obsid, sca)`` pairs whose science file exists and has pixels in the block's padded
+        region grown by INPAD.
+    """
+    return _block_images(obs, settings, ibx, iby, _ImageCache(settings), block_box(settings))
+
+
 def make_plan(obs: ObsTable, settings: PlanSettings) -> dict:
     """Compute the plan of a mosaic.
 
@@ -173,13 +205,9 @@ def make_plan(obs: ObsTable, settings: PlanSettings) -> dict:
     t0 = time.monotonic()
     for this_sub in range(nb * nb):
         ibx, iby = divmod(this_sub, nb)
-        out_wcs = geo.block_wcs(ibx, iby)
-        images = []
-        for obsid, sca in candidate_images(obs, settings, ibx, iby):
-            info = cache.get(obsid, sca)
-            if info is not None and count_pixels_in_box(info[0], info[1], out_wcs, box) > 0:
-                images.append([obsid, sca])
-                needed_by.setdefault((obsid, sca), []).append(this_sub)
+        images = [[o, s] for o, s in _block_images(obs, settings, ibx, iby, cache, box)]
+        for obsid, sca in images:
+            needed_by.setdefault((obsid, sca), []).append(this_sub)
         if not images:
             logger.warning("block (%d, %d) overlaps no input image", ibx, iby)
         blocks.append(
