@@ -1,0 +1,1 @@
+"""Numba kernels of PyIMCOM: ``@njit`` functions on float64/int arrays, writing into preallocated outputs."""
