@@ -29,8 +29,8 @@ def _setup_logging(verbose: int) -> None:
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
     from .config import Config
+    from .settings import target_area
     from .simulate import SurveySettings, simulate_survey
-    from .workflow import target_area
 
     cfg = Config(args.config)
     names = {f.name for f in dataclasses.fields(SurveySettings)}
@@ -46,7 +46,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     from .config import Config
     from .io.obstable import read_obs_table
     from .plan import make_plan, write_plan
-    from .workflow import plan_settings
+    from .settings import plan_settings
 
     cfg = Config(args.config)
     plan = make_plan(read_obs_table(cfg.obsfile), plan_settings(cfg, args.strip_rows))

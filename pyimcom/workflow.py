@@ -18,11 +18,10 @@ import yaml
 
 from .config import Config
 from .errors import ConfigError, InputFileError
-from .geometry import MosaicGeometry, parse_padsides
 from .instrument import filter_name
 from .io.science import get_format
-from .plan import PlanSettings
-from .simulate import SurveySettings, TargetArea, plan_survey, survey_files
+from .settings import mosaic_geometry, plan_settings, target_area
+from .simulate import SurveySettings, plan_survey, survey_files
 
 __all__ = [
     "SCHEMA_PATH",
@@ -62,37 +61,6 @@ def validate_workflow_config(config: dict) -> dict:
         where = "/".join(str(p) for p in exc.absolute_path) or "(top level)"
         raise ConfigError(f"workflow config key {where}: {exc.message}") from None
     return config
-
-
-def mosaic_geometry(cfg: Config) -> MosaicGeometry:
-    """The `MosaicGeometry` of a configuration."""
-    return MosaicGeometry(
-        ra_deg=cfg.ra,
-        dec_deg=cfg.dec,
-        lonpole_deg=cfg.lonpole,
-        nblock=cfg.nblock,
-        layout=cfg.layout,
-        dtheta_deg=cfg.dtheta_deg,
-        padsides=parse_padsides(cfg.pad_sides),
-    )
-
-
-def target_area(cfg: Config) -> TargetArea:
-    """The area a survey must cover for this mosaic (the mosaic grown by INPAD)."""
-    return TargetArea(mosaic_geometry(cfg), cfg.inpad_out_px, cfg.use_filter)
-
-
-def plan_settings(cfg: Config, strip_rows: int | None = None) -> PlanSettings:
-    """The planner's settings for a configuration."""
-    return PlanSettings(
-        geometry=mosaic_geometry(cfg),
-        margin_out_px=cfg.inpad_out_px,
-        filter_code=cfg.use_filter,
-        indir=cfg.inpath,
-        informat=get_format(cfg.informat),
-        outstem=cfg.outstem,
-        strip_rows=strip_rows,
-    )
 
 
 def survey_settings(section: dict) -> SurveySettings:
@@ -228,4 +196,3 @@ class WorkflowContext:
             f"mosaic {cfg.nblock}x{cfg.nblock} blocks in {filter_name(cfg.use_filter)}, "
             f"{cfg.n1}x{cfg.n1} stamps of {cfg.n2} px per block, OUT={cfg.outstem}"
         )
-

@@ -42,8 +42,8 @@ def small_config_dict(root: str) -> dict:
 def small_survey(tmp_path_factory):
     """Simulate the small survey once per session; returns a dict with the paths, Config and layout."""
     from pyimcom.config import Config
+    from pyimcom.settings import target_area
     from pyimcom.simulate import SurveySettings, simulate_survey
-    from pyimcom.workflow import target_area
 
     root = str(tmp_path_factory.mktemp("small_survey"))
     cfg_path = os.path.join(root, "small.json")

@@ -10,7 +10,7 @@ from pyimcom.engine.partition import partition_block, select_stamp_pixels
 from pyimcom.instrument import filter_name
 from pyimcom.io.obstable import read_obs_table
 from pyimcom.io.science import get_format
-from pyimcom.workflow import mosaic_geometry
+from pyimcom.settings import mosaic_geometry
 
 
 def _images(small_survey):

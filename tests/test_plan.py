@@ -14,7 +14,7 @@ from pyimcom.instrument import filter_name
 from pyimcom.io.obstable import read_obs_table
 from pyimcom.io.science import get_format
 from pyimcom.plan import block_box, default_strip_rows, make_plan, read_plan, write_plan
-from pyimcom.workflow import plan_settings
+from pyimcom.settings import plan_settings
 
 
 @pytest.fixture(scope="module")

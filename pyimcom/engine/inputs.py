@@ -41,6 +41,9 @@ class InputImage:
         ``(ra, dec, pa)`` of the exposure [deg].
     source : callable
         ``source(image) -> (stack, mask)``.
+    psf : object
+        The exposure's input PSF: ``psf.at(sca, x, y)`` returns the tophat-convolved, normalised
+        oversampled PSF at SCA pixel ``(x, y)`` (e.g. `pyimcom.io.psf.InputPSF`).
     """
 
     obsid: int
@@ -50,6 +53,7 @@ class InputImage:
     shape: tuple[int, int]
     pointing_deg: tuple[float, float, float]
     source: Callable = field(repr=False)
+    psf: object = field(default=None, repr=False)
 
     def load(self) -> tuple[np.ndarray, np.ndarray]:
         """Layer stack float32 ``(n_layer, ny, nx)`` and usability mask bool ``(ny, nx)``."""

@@ -152,7 +152,11 @@ def _labnoise(layout: SurveyLayout, obsid: int, sca: int) -> np.ndarray:
 
 
 def simulate_survey(
-    settings: SurveySettings, target: TargetArea, outdir: str | os.PathLike, noise: bool = True
+    settings: SurveySettings,
+    target: TargetArea,
+    outdir: str | os.PathLike,
+    noise: bool = True,
+    catalog: Catalog | None = None,
 ) -> SurveyLayout:
     """Write the synthetic survey into ``outdir`` (see the module docstring for the layout).
 
@@ -166,6 +170,8 @@ def simulate_survey(
         Output directory (created if needed).
     noise : bool
         Add sky and read noise and object shot noise. Default: True.
+    catalog : Catalog, optional
+        Objects to draw instead of the random catalogue of the settings (tests: a single star).
 
     Returns
     -------
@@ -186,7 +192,7 @@ def simulate_survey(
         [e.mjd for e in exps],
         [settings.exptime_s] * len(exps),
     )
-    catalog = _catalog(layout)
+    catalog = _catalog(layout) if catalog is None else catalog
     _write_catalog(catalog, os.path.join(outdir, files["catalog"][0]))
     logger.info("survey: %d exposures, %d images, %d objects", len(exps), len(layout.images), len(catalog))
     for k, exp in enumerate(exps):

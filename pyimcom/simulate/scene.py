@@ -129,7 +129,7 @@ class SCARenderer:
             np.fft.fft2(tophat_convolve(c, ov)) for c in (corners.bl, corners.br, corners.tl, corners.tr)
         ]
         self.n = self._corner_ft[0].shape[0]
-        self.half = (self.n // 2) // self.ov - 1  # stamp half-width [native pixels]
+        self.half = min(self.n // 2, self.n - 1 - self.n // 2) // self.ov
         f = np.fft.fftfreq(self.n)
         self._fx, self._fy = f[None, :], f[:, None]
 

@@ -14,7 +14,7 @@ if CTX.simulate:
         log:
             "logs/simulate_survey.log",
         benchmark:
-            "benchmarks/simulate_survey.tsv"
+            "results/benchmarks/simulate_survey.tsv"
         params:
             config=config["pyimcom_config"],
             outdir=lambda wildcards, output: os.path.dirname(output.obsfile),

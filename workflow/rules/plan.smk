@@ -10,7 +10,7 @@ checkpoint plan:
     log:
         "logs/plan.log",
     benchmark:
-        "benchmarks/plan.tsv"
+        "results/benchmarks/plan.tsv"
     params:
         config=config["pyimcom_config"],
         strip_rows=config["strip_rows"] or "",

@@ -1,0 +1,317 @@
+"""The linear system of every postage stamp: sampled PSFs, overlaps, A, b and C (core §4.2–§4.4).
+
+Work is organised so that nothing is computed twice while it is needed:
+
+* the sampled input PSFs of a PSF group and their FFTs (per group),
+* the overlap arrays of a pair of groups (input-input) and of a group with the targets (input-output),
+* the A sub-matrix of a pair of InStamps, over all their pixels,
+
+are cached in `ScheduledCache` objects whose schedules come from a dry run over the stamps; an entry
+lives while it is used within the next ``window`` stamps and is recomputed if needed again later.
+Each stamp's A is then assembled from the 45 InStamp-pair sub-matrices of its 3 x 3 neighbourhood,
+restricted to the selected pixels (§3.9); b is interpolated from the input-output overlaps in the
+"grid" form; C is the zero-lag self-overlap of the target.
+
+Conventions: positions are block pixels (`pyimcom.geometry`); lags are converted to samples by
+dividing by ``dscale``; the overlap arrays are zero-padded by `PSF_PAD` samples, so lag ``s`` reads
+index ``s + nc + PSF_PAD``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..geometry import MosaicGeometry
+from ..interp import interpolate_grid, interpolate_points, interpolate_symmetric
+from ..linalg import SolverSettings
+from ..psf.overlap import cross_overlap, psf_ffts
+from ..psf.sampling import PSF_PAD, block_to_sca, sample_input_psf, sample_target_psf
+from ..psf.target import apply_psf_knobs
+from .cache import ScheduledCache
+from .partition import BlockPixels, select_stamp_pixels
+
+__all__ = ["EngineSettings", "StampSystem", "SystemBuilder"]
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """Settings of the coaddition engine (from the configuration).
+
+    Parameters
+    ----------
+    ov : int
+        PSF oversampling factor (``INPSF[2]``).
+    nc : int
+        Half-size of the PSF sampling grid [samples] (``NPIXPSF*ov//2 - 1`` ... see ``Config.psf_nc``).
+    nfft : int
+        FFT size of the overlaps [samples].
+    dscale : float
+        Sampling step [output pixels per sample].
+    rho : float
+        Acceptance radius ``INPAD / dθ`` [output pixels].
+    targets : tuple of (str, float)
+        ``(OUTPSF, EXTRASMOOTH [native pixels])`` of each target PSF.
+    lambda_over_d : float
+        lambda/D of the filter [native pixels] (Airy targets).
+    linear_algebra : str
+        ``LAKERNEL``.
+    solver : SolverSettings
+        Settings of the linear-algebra kernels.
+    fade : int
+        ``FADE`` [output pixels].
+    interp_kernel : str
+        ``PSFINTERP``. Default: ``"D5512"``.
+    psfcirc, psfnorm : bool
+        Experimental PSF knobs (core §4.9). Default: False.
+    amppen : tuple of float
+        ``AMPPEN`` (amplitude, width [native pixels]). Default: (0, 0).
+    flatpen : float
+        ``FLATPEN``. Default: 0.
+    window : int
+        Cache window [stamps]. Default: 8.
+    """
+
+    ov: int
+    nc: int
+    nfft: int
+    dscale: float
+    rho: float
+    targets: tuple[tuple[str, float], ...]
+    lambda_over_d: float
+    linear_algebra: str
+    solver: SolverSettings
+    fade: int
+    interp_kernel: str = "D5512"
+    psfcirc: bool = False
+    psfnorm: bool = False
+    amppen: tuple[float, float] = (0.0, 0.0)
+    flatpen: float = 0.0
+    window: int = 8
+
+    @property
+    def n_out(self) -> int:
+        """Number of target PSFs."""
+        return len(self.targets)
+
+
+@dataclass
+class StampSystem:
+    """The linear system of one stamp.
+
+    ``A`` float64 ``(n, n)``; ``b`` float64 ``(n_out, m, n)``; ``C`` float64 ``(n_out,)``; ``index``
+    int64 ``(n,)`` pixel indices into the block arrays (row order of A); ``pos_in`` ``(n, 2)`` and
+    ``pos_out`` ``(m, 2)`` positions [block pixels].
+    """
+
+    A: np.ndarray
+    b: np.ndarray
+    C: np.ndarray
+    index: np.ndarray
+    pos_in: np.ndarray
+    pos_out: np.ndarray
+    timings: dict = field(default_factory=dict)
+
+
+def _runs(image: np.ndarray) -> list[tuple[int, int, int]]:
+    """Contiguous runs ``(value, start, stop)`` of a sorted integer array."""
+    if image.size == 0:
+        return []
+    cut = np.flatnonzero(np.diff(image)) + 1
+    starts = np.r_[0, cut]
+    stops = np.r_[cut, image.size]
+    return [(int(image[a]), int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
+
+
+class SystemBuilder:
+    """Builds the linear system of each stamp of a block, with schedule-driven caches.
+
+    Parameters
+    ----------
+    pixels : BlockPixels
+        The block's input pixels.
+    images : list
+        The block's relevant input images (block image order); each has ``wcs``, ``sca`` and ``psf``
+        (an object with ``at(sca, x, y)`` returning the tophat-convolved oversampled PSF).
+    geometry : MosaicGeometry
+        Mosaic geometry.
+    ibx, iby : int
+        Block indices.
+    stamps : list of tuple of int
+        OutStamps ``(j, i)`` in processing order.
+    settings : EngineSettings
+        Engine settings.
+    """
+
+    def __init__(self, pixels: BlockPixels, images, geometry: MosaicGeometry, ibx: int, iby: int,
+                 stamps, settings: EngineSettings):  # fmt: skip
+        self.pixels, self.images, self.geometry, self.settings = pixels, images, geometry, settings
+        self.stamps = list(stamps)
+        self.out_wcs = geometry.block_wcs(ibx, iby)
+        self.n_side = geometry.layout.n1_padded + 2
+        st = settings
+        self._off = st.nc + PSF_PAD
+        lod = st.lambda_over_d
+        gammas = np.stack([sample_target_psf(k, s, st.ov, st.nc, lod) for k, s in st.targets])
+        gammas = apply_psf_knobs(gammas, st.psfcirc, st.psfnorm, st.nc)
+        self._target_ft = psf_ffts(gammas, st.nfft, st.amppen, st.ov)
+        zero = cross_overlap(self._target_ft, self._target_ft, st.nc)[:, st.nc, st.nc]
+        self.C = np.asarray(zero, dtype=np.float64)
+        pairs, gpairs, groups = [], [], []
+        for j, i in self.stamps:
+            inst = self._neighbourhood(j, i)
+            pr = {(a, b) for k, a in enumerate(inst) for b in inst[k:]}
+            pairs.append(pr)
+            gpairs.append({tuple(sorted((self._group(a), self._group(b)))) for a, b in pr})
+            groups.append({self._group(a) for a in inst})
+        sched = ScheduledCache.schedule
+        w = settings.window
+        self.ffts = ScheduledCache(sched(groups), self._group_ffts, w)
+        self.out_overlaps = ScheduledCache(sched(groups), self._out_overlap, w)
+        self.pair_overlaps = ScheduledCache(sched(gpairs), self._pair_overlap, w)
+        self.submatrices = ScheduledCache(sched(pairs), self._submatrix, w)
+
+    # ---- indexing -------------------------------------------------------------------------------
+    def _neighbourhood(self, j: int, i: int) -> list[int]:
+        return [(j + dj) * self.n_side + (i + di) for dj in (-1, 0, 1) for di in (-1, 0, 1)]
+
+    def _group(self, inst: int) -> int:
+        j, i = divmod(inst, self.n_side)
+        jg, ig = self.geometry.psf_group(j, i)
+        return jg * self.n_side + ig
+
+    def _inst_slice(self, inst: int) -> slice:
+        return self.pixels.instamp(*divmod(inst, self.n_side))
+
+    def members(self, group: int) -> np.ndarray:
+        """Sorted block image indices with pixels in the 4 InStamps of a PSF group."""
+        jg, ig = divmod(group, self.n_side)
+        found = [
+            self.pixels.image[self.pixels.instamp(j, i)]
+            for j in (jg, jg + 1)
+            for i in (ig, ig + 1)
+            if j < self.n_side and i < self.n_side
+        ]
+        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int32)
+
+    # ---- cached objects -------------------------------------------------------------------------
+    def _group_ffts(self, group: int) -> np.ndarray:
+        st = self.settings
+        jg, ig = divmod(group, self.n_side)
+        px, py = self.geometry.psf_group_center(jg, ig)
+        samples = []
+        for k in self.members(group):
+            img = self.images[k]
+            xs, ys = block_to_sca(self.out_wcs, img.wcs, np.array([px]), np.array([py]))
+            psf_image = img.psf.at(img.sca, float(xs[0]), float(ys[0]))
+            samples.append(sample_input_psf(psf_image, self.out_wcs, img.wcs, (px, py), st.ov, st.nc,
+                                            st.dscale, st.interp_kernel))  # fmt: skip
+        nsamp = 2 * st.nc + 1
+        arr = np.stack(samples) if samples else np.zeros((0, nsamp, nsamp))
+        arr = apply_psf_knobs(arr, st.psfcirc, st.psfnorm, st.nc) if samples else arr
+        return psf_ffts(arr, st.nfft, st.amppen, st.ov)
+
+    def _pad(self, overlaps: np.ndarray) -> np.ndarray:
+        pad = [(0, 0)] * (overlaps.ndim - 2) + [(PSF_PAD, PSF_PAD)] * 2
+        return np.pad(overlaps, pad)
+
+    def _pair_overlap(self, key: tuple[int, int]) -> np.ndarray:
+        fa, fb = self.ffts.get(key[0]), self.ffts.get(key[1])
+        return self._pad(cross_overlap(fa[:, None], fb[None, :], self.settings.nc))
+
+    def _out_overlap(self, group: int) -> np.ndarray:
+        f = self.ffts.get(group)
+        return self._pad(cross_overlap(f[:, None], self._target_ft[None, :], self.settings.nc))
+
+    def _submatrix(self, key: tuple[int, int]) -> np.ndarray:
+        """A over all pixels of InStamps ``key = (a, b)``, ``a <= b``; rows = InStamp a."""
+        a, b = key
+        ga, gb = self._group(a), self._group(b)
+        if ga > gb:
+            return self._submatrix_oriented(b, a, gb, ga).T.copy()
+        return self._submatrix_oriented(a, b, ga, gb)
+
+    def _submatrix_oriented(self, a: int, b: int, ga: int, gb: int) -> np.ndarray:
+        st, px = self.settings, self.pixels
+        sa, sb = self._inst_slice(a), self._inst_slice(b)
+        out = np.zeros((sa.stop - sa.start, sb.stop - sb.start))
+        if out.size == 0:
+            return out
+        overlaps = self.pair_overlaps.get((ga, gb))
+        ma, mb = self.members(ga), self.members(gb)
+        xa, ya, xb, yb = px.x[sa], px.y[sa], px.x[sb], px.y[sb]
+        runs_a, runs_b = _runs(px.image[sa]), _runs(px.image[sb])
+        diagonal = a == b
+        for ka, a0, a1 in runs_a:
+            la = int(np.searchsorted(ma, ka))
+            for kb, b0, b1 in runs_b:
+                if diagonal and b0 < a0:
+                    continue  # filled from the mirror
+                lb = int(np.searchsorted(mb, kb))
+                dx = (xa[a0:a1, None] - xb[None, b0:b1]) / st.dscale + self._off
+                dy = (ya[a0:a1, None] - yb[None, b0:b1]) / st.dscale + self._off
+                grid = overlaps[la, lb]
+                if diagonal and a0 == b0:
+                    block = interpolate_symmetric(grid, dx, dy, st.interp_kernel)
+                else:
+                    block = interpolate_points(grid, dx, dy, st.interp_kernel)
+                out[a0:a1, b0:b1] = block
+                if diagonal and a0 != b0:
+                    out[b0:b1, a0:a1] = block.T
+        if st.flatpen:
+            nbar = ma.size if ga == gb else np.sqrt(ma.size * mb.size)
+            out -= st.flatpen / nbar
+            out += st.flatpen * (px.image[sa][:, None] == px.image[sb][None, :])
+        return out
+
+    # ---- per stamp ------------------------------------------------------------------------------
+    def system(self, s: int) -> StampSystem:
+        """The linear system of stamp number ``s`` (position in the processing order)."""
+        j, i = self.stamps[s]
+        st, px = self.settings, self.pixels
+        inst = self._neighbourhood(j, i)
+        sel = select_stamp_pixels(px, self.geometry, j, i, st.rho)
+        local = [idx - self._inst_slice(a).start for idx, a in zip(sel, inst, strict=True)]
+        sizes = [len(x) for x in sel]
+        offs = np.r_[0, np.cumsum(sizes)]
+        n = int(offs[-1])
+        A = np.empty((n, n))
+        for t in range(9):
+            for u in range(t, 9):
+                if sizes[t] == 0 or sizes[u] == 0:
+                    continue
+                a, b = inst[t], inst[u]
+                sub = self.submatrices.get((a, b) if a <= b else (b, a))
+                sub = sub if a <= b else sub.T
+                block = sub[np.ix_(local[t], local[u])]
+                A[offs[t] : offs[t + 1], offs[u] : offs[u + 1]] = block
+                if u != t:
+                    A[offs[u] : offs[u + 1], offs[t] : offs[t + 1]] = block.T
+        xo, yo = self.geometry.outstamp_pixels(j, i)
+        m = xo.size * yo.size
+        bvec = np.zeros((st.n_out, m, n))
+        for t, a in enumerate(inst):
+            if sizes[t] == 0:
+                continue
+            g = self._group(a)
+            ov_out, mg = self.out_overlaps.get(g), self.members(g)
+            idx = sel[t]
+            for k, r0, r1 in _runs(px.image[idx]):
+                lk = int(np.searchsorted(mg, k))
+                rows = idx[r0:r1]
+                xs = (px.x[rows, None] - xo[None, :]) / st.dscale + self._off
+                ys = (px.y[rows, None] - yo[None, :]) / st.dscale + self._off
+                for o in range(st.n_out):
+                    vals = interpolate_grid(ov_out[lk, o], xs, ys, st.interp_kernel)
+                    bvec[o, :, offs[t] + r0 : offs[t] + r1] = vals.T
+        index = np.concatenate(sel) if n else np.zeros(0, dtype=np.int64)
+        gx, gy = np.meshgrid(xo, yo)
+        pos_out = np.column_stack([gx.ravel(), gy.ravel()]).astype(float)
+        pos_in = np.column_stack([px.x[index], px.y[index]])
+        return StampSystem(A, bvec, self.C.copy(), index, pos_in, pos_out)
+
+    def advance(self, s: int) -> None:
+        """Free what stamps after ``s`` do not need soon."""
+        for cache in (self.submatrices, self.pair_overlaps, self.out_overlaps, self.ffts):
+            cache.advance(s)

@@ -1,0 +1,65 @@
+"""From a `Config` to the small typed settings objects of the lower layers.
+
+Lower layers (geometry, planner, simulator, engine) never see the whole configuration; these functions
+pick what each needs.
+"""
+
+from __future__ import annotations
+
+from .config import Config
+from .engine.system import EngineSettings
+from .geometry import MosaicGeometry, parse_padsides
+from .instrument import LAMBDA_OVER_D_NATIVE
+from .io.science import get_format
+from .linalg import SolverSettings
+from .plan import PlanSettings
+from .simulate import TargetArea
+
+__all__ = ["mosaic_geometry", "target_area", "plan_settings", "engine_settings"]
+
+
+def mosaic_geometry(cfg: Config) -> MosaicGeometry:
+    """The `MosaicGeometry` of a configuration."""
+    return MosaicGeometry(
+        ra_deg=cfg.ra,
+        dec_deg=cfg.dec,
+        lonpole_deg=cfg.lonpole,
+        nblock=cfg.nblock,
+        layout=cfg.layout,
+        dtheta_deg=cfg.dtheta_deg,
+        padsides=parse_padsides(cfg.pad_sides),
+    )
+
+
+def target_area(cfg: Config) -> TargetArea:
+    """The area a survey must cover for this mosaic (the mosaic grown by INPAD)."""
+    return TargetArea(mosaic_geometry(cfg), cfg.inpad_out_px, cfg.use_filter)
+
+
+def plan_settings(cfg: Config, strip_rows: int | None = None) -> PlanSettings:
+    """The planner's settings for a configuration."""
+    return PlanSettings(
+        geometry=mosaic_geometry(cfg),
+        margin_out_px=cfg.inpad_out_px,
+        filter_code=cfg.use_filter,
+        indir=cfg.inpath,
+        informat=get_format(cfg.informat),
+        outstem=cfg.outstem,
+        strip_rows=strip_rows,
+    )
+
+
+def engine_settings(cfg: Config) -> EngineSettings:
+    """The engine's settings for a configuration."""
+    targets = [(cfg.outpsf, cfg.sigmatarget)] + list(
+        zip(cfg.outpsf_extra, cfg.sigmatarget_extra, strict=True)
+    )
+    solver = SolverSettings(kappac=tuple(float(k) for k in cfg.kappaC_arr), ucmin=cfg.uctarget,
+                            smax=cfg.sigmamax, iter_rtol=cfg.iter_rtol, iter_max=cfg.iter_max,
+                            empirnqc=bool(cfg.no_qlt_ctrl))  # fmt: skip
+    return EngineSettings(
+        ov=int(cfg.inpsf_oversamp), nc=cfg.psf_nc, nfft=cfg.psf_nfft, dscale=cfg.dscale_out_px,
+        rho=cfg.inpad_out_px, targets=tuple(targets), lambda_over_d=LAMBDA_OVER_D_NATIVE[cfg.use_filter],
+        linear_algebra=cfg.linear_algebra, solver=solver, fade=cfg.fade_kernel, interp_kernel=cfg.psf_interp,
+        psfcirc=cfg.psf_circ, psfnorm=cfg.psf_norm, amppen=tuple(cfg.amp_penalty), flatpen=cfg.flat_penalty,
+    )  # fmt: skip
