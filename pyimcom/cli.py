@@ -62,6 +62,35 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_coadd(args: argparse.Namespace) -> int:
+    import json
+
+    from .coadd import BlockJob
+    from .config import Config
+    from .geometry import block_index
+
+    cfg = Config(args.config)
+    if args.stop is not None:
+        cfg.stoptile = args.stop
+        cfg()
+    if args.this_sub is not None:
+        ibx, iby = block_index(args.this_sub, cfg.nblock)
+    else:
+        ibx, iby = args.block
+    images = None
+    if args.plan:
+        with open(args.plan) as f:
+            entry = json.load(f)["blocks"][ibx * cfg.nblock + iby]
+        images = [tuple(p) for p in entry["images"]]
+    t0 = time.monotonic()
+    job = BlockJob.from_config(cfg, ibx, iby, images=images)
+    result, relevant = job.run()
+    path = job.write(result, relevant)
+    logger.info("block (%d, %d) written to %s", ibx, iby, path)
+    logger.info("finished at t = %.2f s", time.monotonic() - t0)
+    return 0
+
+
 def _cmd_config(args: argparse.Namespace) -> int:
     from .config import Config
 
@@ -127,6 +156,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--strip-rows", type=int, default=None, help="block rows per strip (default: from SCA size)"
     )
     p.set_defaults(func=_cmd_plan)
+
+    p = sub.add_parser(
+        "coadd",
+        help="coadd one block and write its FITS file",
+        description="Coadd block (IX, IY) of the mosaic of CONFIG and write {OUT}_{IX:02d}_{IY:02d}.fits. "
+        "The block's input images come from --plan (the plan.json entry) or are found on the spot.",
+    )
+    p.add_argument("config", help="PyIMCOM configuration JSON")
+    where = p.add_mutually_exclusive_group(required=True)
+    where.add_argument("--block", nargs=2, type=int, metavar=("IX", "IY"), help="block indices")
+    where.add_argument("--this-sub", type=int, metavar="J", help="block number J = IX*BLOCK + IY")
+    p.add_argument("--plan", help="plan.json written by `pyimcom plan` (default: plan this block now)")
+    p.add_argument("--stop", type=int, default=None, help="process only the first STOP stamps (STOP)")
+    p.set_defaults(func=_cmd_coadd)
 
     p = sub.add_parser(
         "config",

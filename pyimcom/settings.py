@@ -6,6 +6,8 @@ pick what each needs.
 
 from __future__ import annotations
 
+import scipy.fft
+
 from .config import Config
 from .engine.system import EngineSettings
 from .geometry import MosaicGeometry, parse_padsides
@@ -58,7 +60,8 @@ def engine_settings(cfg: Config) -> EngineSettings:
                             smax=cfg.sigmamax, iter_rtol=cfg.iter_rtol, iter_max=cfg.iter_max,
                             empirnqc=bool(cfg.no_qlt_ctrl))  # fmt: skip
     return EngineSettings(
-        ov=int(cfg.inpsf_oversamp), nc=cfg.psf_nc, nfft=cfg.psf_nfft, dscale=cfg.dscale_out_px,
+        ov=int(cfg.inpsf_oversamp), nc=cfg.psf_nc, nfft=scipy.fft.next_fast_len(3 * cfg.psf_nc + 1),
+        dscale=cfg.dscale_out_px,
         rho=cfg.inpad_out_px, targets=tuple(targets), lambda_over_d=LAMBDA_OVER_D_NATIVE[cfg.use_filter],
         linear_algebra=cfg.linear_algebra, solver=solver, fade=cfg.fade_kernel, interp_kernel=cfg.psf_interp,
         psfcirc=cfg.psf_circ, psfnorm=cfg.psf_norm, amppen=tuple(cfg.amp_penalty), flatpen=cfg.flat_penalty,

@@ -11,7 +11,9 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+import numba
 import numpy as np
+import scipy.fft
 
 from ..geometry import MosaicGeometry, fade_ramp, stamp_taper
 from ..linalg import solve_stamp
@@ -101,6 +103,11 @@ def run_block(pixels: BlockPixels, images, geometry: MosaicGeometry, ibx: int, i
     -------
     BlockResult
     """
+    with scipy.fft.set_workers(numba.get_num_threads()):  # FFTs use the job's thread budget
+        return _run(pixels, images, geometry, ibx, iby, stamps, settings)
+
+
+def _run(pixels, images, geometry, ibx, iby, stamps, settings) -> BlockResult:
     lay = geometry.layout
     n_out, n_layer, n_img = settings.n_out, pixels.values.shape[0], len(images)
     side_f, side = lay.nside_accum_px, lay.nside_padded_px

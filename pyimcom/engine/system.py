@@ -46,7 +46,8 @@ class EngineSettings:
     nc : int
         Half-size of the PSF sampling grid [samples] (``NPIXPSF*ov//2 - 1`` ... see ``Config.psf_nc``).
     nfft : int
-        FFT size of the overlaps [samples].
+        FFT size of the overlaps [samples]; any size >= ``3 nc + 1`` gives exact overlaps (the engine
+        uses the smallest fast size; the reference's ``2 NPIXPSF ov`` gives the same numbers).
     dscale : float
         Sampling step [output pixels per sample].
     rho : float
@@ -217,8 +218,18 @@ class SystemBuilder:
         return np.pad(overlaps, pad)
 
     def _pair_overlap(self, key: tuple[int, int]) -> np.ndarray:
-        fa, fb = self.ffts.get(key[0]), self.ffts.get(key[1])
-        return self._pad(cross_overlap(fa[:, None], fb[None, :], self.settings.nc))
+        nc = self.settings.nc
+        fa = self.ffts.get(key[0])
+        if key[0] != key[1]:
+            return self._pad(cross_overlap(fa[:, None], self.ffts.get(key[1])[None, :], nc))
+        # a group with itself: O_lk[s] = O_kl[-s], so only k <= l is transformed
+        n = fa.shape[0]
+        ks, ls = np.triu_indices(n)
+        upper = cross_overlap(fa[ks], fa[ls], nc)
+        out = np.empty((n, n) + upper.shape[-2:])
+        out[ks, ls] = upper
+        out[ls, ks] = upper[:, ::-1, ::-1]
+        return self._pad(out)
 
     def _out_overlap(self, group: int) -> np.ndarray:
         f = self.ffts.get(group)

@@ -17,6 +17,7 @@ Self-overlaps of ``n`` PSFs are packed over the pairs ``a <= b`` in upper-triang
 from __future__ import annotations
 
 import numpy as np
+import scipy.fft
 
 from ..errors import PyIMCOMRangeError, PyIMCOMValueError
 
@@ -64,11 +65,12 @@ def psf_ffts(samples, nfft, amppen=(0.0, 0.0), ov=8):
     if samples.ndim < 2 or samples.shape[-1] != samples.shape[-2]:
         raise PyIMCOMValueError(f"samples must have shape (..., nsamp, nsamp); got shape {samples.shape}")
     nsamp = samples.shape[-1]
-    if not (isinstance(nfft, (int, np.integer)) and nfft >= 2 * nsamp - 1):
+    min_fft = (3 * nsamp - 1) // 2  # lags up to +-(nsamp-1)/2 never alias (see cross_overlap)
+    if not (isinstance(nfft, (int, np.integer)) and nfft >= min_fft):
         raise PyIMCOMValueError(
-            f"nfft must be an integer >= 2 * nsamp - 1 = {2 * nsamp - 1} (nsamp = {nsamp}); got {nfft!r}"
+            f"nfft must be an integer >= (3 nsamp - 1) / 2 = {min_fft} (nsamp = {nsamp}); got {nfft!r}"
         )
-    ffts = np.fft.rfft2(samples, s=(nfft, nfft), axes=(-2, -1))
+    ffts = scipy.fft.rfft2(samples, s=(nfft, nfft), axes=(-2, -1))
     amp, width_native = (float(v) for v in amppen)
     if amp != 0.0 and width_native != 0.0:
         fy = np.fft.fftfreq(nfft)[:, None]
@@ -81,8 +83,11 @@ def cross_overlap(fa, fb, nc):
     """Overlap array ``O_ab[s] = sum_q S_a[q + s] S_b[q]`` from two PSF transforms.
 
     Computed as the inverse real FFT of ``F_a * conj(F_b)``, circularly shifted by ``nc`` and
-    cropped.  Leading axes broadcast, so ``cross_overlap(f1[:, None], f2[None, :], nc)`` gives all
-    ``n1 x n2`` cross-overlaps of two sets.
+    cropped.  The correlation of two ``(2 nc + 1)``-sample arrays is non-zero for lags up to ``2 nc``,
+    and a kept lag ``s`` (``|s| <= nc``) aliases with ``s +- nfft``, so any ``nfft >= 3 nc + 1`` gives
+    the exact overlaps (the reference uses ``2 NPIXPSF ov``, about ``4 nc``).  Leading axes
+    broadcast, so ``cross_overlap(f1[:, None], f2[None, :], nc)`` gives all ``n1 x n2``
+    cross-overlaps of two sets.
 
     Parameters
     ----------
@@ -112,7 +117,7 @@ def cross_overlap(fa, fb, nc):
     nfft = _check_pair(fa, fb)
     if not (isinstance(nc, (int, np.integer)) and 0 <= nc and 2 * nc + 1 <= nfft):
         raise PyIMCOMValueError(f"nc must satisfy 0 <= nc and 2 nc + 1 <= nfft = {nfft}; got nc = {nc}")
-    corr = np.fft.irfft2(fa * np.conj(fb), s=(nfft, nfft), axes=(-2, -1))
+    corr = scipy.fft.irfft2(fa * np.conj(fb), s=(nfft, nfft), axes=(-2, -1))
     lags = np.arange(-nc, nc + 1) % nfft
     return corr[..., lags[:, None], lags[None, :]]
 
