@@ -8,6 +8,7 @@ workflow-only settings (see ``pyimcom/schemas/config.schema.yaml``).
 from __future__ import annotations
 
 import glob
+import json
 import os
 from dataclasses import dataclass, fields
 from functools import cached_property
@@ -18,7 +19,9 @@ import yaml
 
 from .config import Config
 from .errors import ConfigError, InputFileError
-from .instrument import filter_name
+from .geometry import block_filename
+from .instrument import PIXSCALE_ARCSEC, filter_name
+from .io.psf import psf_path
 from .io.science import get_format
 from .settings import mosaic_geometry, plan_settings, target_area
 from .simulate import SurveySettings, plan_survey, survey_files
@@ -184,6 +187,44 @@ class WorkflowContext:
         if links:
             return sorted(d for d in links if os.path.dirname(d) == os.path.normpath(sci_dir))
         return sorted(glob.glob(os.path.join(sci_dir, "*.fits")))
+
+    def science_path(self, obsid: int, sca: int) -> str:
+        """Science image of ``(obsid, sca)`` in the JSON's INDATA layout."""
+        cfg = self.cfg
+        return os.path.normpath(
+            get_format(cfg.informat).science_path(cfg.inpath, filter_name(cfg.use_filter), obsid, sca)
+        )
+
+    def psf_path(self, obsid: int) -> str:
+        """PSF file of an exposure in the JSON's INPSF layout."""
+        return os.path.normpath(psf_path(self.cfg.inpsf_path, self.cfg.inpsf_format, obsid))
+
+    def block_files(self) -> list[str]:
+        """Output files of every block, in block-number order."""
+        nb = self.cfg.nblock
+        return [block_filename(self.cfg.outstem, *divmod(k, nb)) for k in range(nb * nb)]
+
+    def block_inputs(self, plan: dict, ibx: int, iby: int) -> dict[str, list[str]]:
+        """Input files of one block from its plan entry: science images and PSF files."""
+        entry = plan["blocks"][ibx * self.cfg.nblock + iby]
+        images = [tuple(p) for p in entry["images"]]
+        return {"science": [self.science_path(o, s) for o, s in images],
+                "psf": sorted({self.psf_path(o) for o, _ in images})}  # fmt: skip
+
+    def coadd_settings(self) -> str:
+        """Every keyword of the PyIMCOM JSON, as canonical text (a change reruns the blocks)."""
+        return json.dumps(self.cfg.to_dict(), sort_keys=True)
+
+    def coadd_mem_mb(self, attempt: int = 1) -> int:
+        """Memory estimate of one block job [MB]: the stamp system (A, its factor, b, T) and caches.
+
+        Uses ``n ~ 10 exposures x ((n2 dθ + 2 INPAD) / 0.11")^2`` input pixels per stamp.
+        """
+        cfg = self.cfg
+        side = (cfg.n2 * cfg.dtheta_arcsec + 2 * cfg.inpad_arcsec) / PIXSCALE_ARCSEC
+        n = 10 * side**2
+        m = cfg.m_out_px * cfg.n_out
+        return int(attempt * (1500 + (3 * 8 * n * n + 4 * 8 * m * n) / 1e6))
 
     def plan_path(self) -> str:
         """Path of the plan file."""

@@ -96,7 +96,7 @@ def test_dry_run_lists_simulate_link_plan(tmp_path):
     out = _snakemake(wd, "-n")
     counts = _job_counts(out)
     assert counts["simulate_survey"] == 1 and counts["plan"] == 1 and counts["all"] == 1
-    assert counts["link_inputs"] > 4
+    assert counts["link_inputs"] > 4 and counts["coadd_block"] == 4
     assert "checkpoint plan" in out
 
 
@@ -121,7 +121,8 @@ def test_rulegraph_shows_simulate_link_plan(tmp_path):
     ).stdout
     names = dict(re.findall(r'^\s*(\d+)\[label = "(\w+)"', dot, re.M))
     edges = {(names[a], names[b]) for a, b in re.findall(r"^\s*(\d+) -> (\d+)", dot, re.M)}
-    assert {("simulate_survey", "link_inputs"), ("link_inputs", "plan"), ("plan", "all")} <= edges
+    assert {("simulate_survey", "link_inputs"), ("link_inputs", "plan"), ("plan", "coadd_block")} <= edges
+    assert ("coadd_block", "all") in edges
     if shutil.which("dot"):
         pdf = subprocess.run(["dot", "-Tpdf"], input=dot.encode(), capture_output=True, check=True).stdout
         assert pdf.startswith(b"%PDF")
@@ -132,24 +133,26 @@ def test_run_simulate_link_plan_then_nothing_to_do(tmp_path):
     wd = _copy_workflow(tmp_path)
     _snakemake(wd)
     plan = json.loads((tmp_path / "results" / "plan.json").read_text())
-    assert len(plan["blocks"]) == 16 and plan["mosaic"]["strip_rows"] == 1
+    assert len(plan["blocks"]) == 4 and plan["mosaic"]["strip_rows"] == 1
+    blocks = sorted((tmp_path / "results" / "blocks").glob("small_H_*.fits"))
+    assert [b.name for b in blocks] == [f"small_H_{x:02d}_{y:02d}.fits" for x in range(2) for y in range(2)]
     planned = {(o, s) for b in plan["blocks"] for o, s in b["images"]}
     for obsid, sca in planned:
         link = tmp_path / "results" / "inputs" / "simple" / f"Roman_WAS_simple_model_H158_{obsid}_{sca}.fits"
         assert link.is_symlink() and link.resolve().is_file()
     assert (tmp_path / "results" / "inputs" / "obs.fits").is_symlink()
     assert "Nothing to be done" in _snakemake(wd, "-n")
-    # a solver-only edit of the PyIMCOM JSON changes neither the survey nor the plan
+    # a solver-only edit of the PyIMCOM JSON reruns the blocks only
     cfg_path = tmp_path / ".test" / "small.json"
     cfg = json.loads(cfg_path.read_text())
     cfg["KAPPAC"] = [1e-3]
     cfg_path.write_text(json.dumps(cfg, indent=4))
-    assert "Nothing to be done" in _snakemake(wd, "-n")
+    assert _job_counts(_snakemake(wd, "-n")) == {"coadd_block": 4, "all": 1}
     # a new strip height re-plans without re-simulating or re-linking
     counts = _job_counts(_snakemake(wd, "-n", "--config", "strip_rows=2"))
-    assert counts == {"plan": 1, "all": 1}
+    assert counts == {"plan": 1, "coadd_block": 4, "all": 1}
     # a change of the mosaic area re-simulates (the survey covers the mosaic grown by INPAD)
-    cfg["INPAD"] = 0.9
+    cfg["INPAD"] = 0.6
     cfg_path.write_text(json.dumps(cfg, indent=4))
     assert _job_counts(_snakemake(wd, "-n"))["simulate_survey"] == 1
 

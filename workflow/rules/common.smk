@@ -17,6 +17,11 @@ def _alternation(paths):
 
 wildcard_constraints:
     linked=_alternation(LINKS),
+    ibx=r"\d\d+",
+    iby=r"\d\d+",
+
+# one numba cache for every job of the workflow
+os.environ.setdefault("NUMBA_CACHE_DIR", os.path.abspath(".numba_cache"))
 
 
 def get_link_source(wildcards):
@@ -28,6 +33,14 @@ def get_plan_inputs():
     return [CFG.obsfile] + CTX.science_inputs()
 
 
+def get_block_inputs(wildcards):
+    """The science and PSF files of one block (from its plan entry)."""
+    from pyimcom.plan import read_plan
+
+    plan = read_plan(checkpoints.plan.get().output[0])
+    return CTX.block_inputs(plan, int(wildcards.ibx), int(wildcards.iby))
+
+
 def get_final_output():
-    # until the coadd stages exist, the final products are the plan and the linked inputs
-    return [PLAN] + sorted(LINKS)
+    # until the truth catalogue and report stages exist, the final products are the blocks
+    return CTX.block_files()

@@ -1,0 +1,129 @@
+#!/usr/bin/env python3
+"""Benchmark one coadd block on a fixed synthetic survey and say where the time goes.
+
+The configuration is the production-like one of the performance issue: BLOCK 2, OUTSIZE [4, 32,
+0.0390625"], PAD 1 (all sides), FADE 3, Cholesky with KAPPAC [6e-4], INPAD 1.24", NPIXPSF 48, ov 8,
+GAUSSIAN target sigma 0.934254 native px (H158), ~6 exposures.  The survey is simulated once into
+--workdir (seeded, so every run sees the same inputs).  Prints stamps per second, seconds per stamp
+split into PSF work / matrix assembly / factorisation / solves / products, the fraction of time in
+LAPACK with its GFLOP/s (n^3/3 + 2 n^2 m per stamp) and the peak memory.
+
+    python benchmarks/bench_block.py --stop 8          # first 8 stamps (quick)
+    python benchmarks/bench_block.py                   # the whole block (36 stamps)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from collections import defaultdict
+
+
+def _config(workdir: str, stop: int, threads_note: str) -> dict:
+    return {
+        "OBSFILE": f"{workdir}/in/obs.fits", "INDATA": [f"{workdir}/in", "anlsim"], "FILTER": 2,
+        "INPSF": [f"{workdir}/in/psf", "anlsim", 8], "EXTRAINPUT": [], "CTR": [60.0, -4.0], "BLOCK": 2,
+        "OUTSIZE": [4, 32, 0.0390625], "PAD": 1, "PADSIDES": "all", "FADE": 3, "STOP": stop,
+        "OUT": f"{workdir}/out/bench", "OUTPSF": "GAUSSIAN", "EXTRASMOOTH": 0.934254, "NPIXPSF": 48,
+        "INPAD": 1.24, "LAKERNEL": "Cholesky", "KAPPAC": [6e-4], "OUTMAPS": "USTN", "RERUN": threads_note,
+    }  # fmt: skip
+
+
+class _Exclusive:
+    """Exclusive wall time per label (nested timed calls are not counted twice)."""
+
+    def __init__(self):
+        self.total = defaultdict(float)
+        self._stack = []
+
+    def wrap(self, label, func):
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            self._stack.append(0.0)
+            try:
+                return func(*args, **kwargs)
+            finally:
+                inner = self._stack.pop()
+                dt = time.perf_counter() - t0
+                self.total[label] += dt - inner
+                if self._stack:
+                    self._stack[-1] += dt
+
+        return timed
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--workdir", default="results/bench_block", help="where the survey and output go")
+    parser.add_argument("--stop", type=int, default=0, help="only the first STOP stamps (0 = all 36)")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="numba and FFT threads (BLAS: set OMP/OPENBLAS)"
+    )
+    parser.add_argument("--sca-nside", type=int, default=4088, help="SCA size of the simulated survey")
+    args = parser.parse_args(argv)
+
+    import numba
+    import numpy as np
+    import scipy.linalg
+
+    import pyimcom.engine.system as system
+    import pyimcom.linalg.cholesky as cholesky
+    from pyimcom.coadd import BlockJob
+    from pyimcom.config import Config
+    from pyimcom.settings import target_area
+    from pyimcom.simulate import SurveySettings, simulate_survey
+
+    numba.set_num_threads(args.threads)
+    os.makedirs(args.workdir, exist_ok=True)
+    cfg = Config(json.dumps(_config(os.path.abspath(args.workdir), args.stop, f"threads={args.threads}")))
+    if not os.path.exists(os.path.join(args.workdir, "in", "obs.fits")):
+        print("simulating the survey ...", file=sys.stderr)
+        simulate_survey(
+            SurveySettings(seed=1, sca_nside=args.sca_nside), target_area(cfg), f"{args.workdir}/in"
+        )
+
+    timer = _Exclusive()
+    B = system.SystemBuilder
+    for name, label in [("_group_ffts", "psf"), ("_pair_overlap", "psf"), ("_out_overlap", "psf"),
+                        ("_submatrix_oriented", "assembly"), ("system", "assembly")]:  # fmt: skip
+        setattr(B, name, timer.wrap(label, getattr(B, name)))
+    cholesky.factor_shifted = timer.wrap("factorisation", cholesky.factor_shifted)
+    scipy.linalg.cho_solve = timer.wrap("solves", scipy.linalg.cho_solve)
+    sizes = []
+    orig_system = B.system
+
+    def system_with_size(self, s):
+        out = orig_system(self, s)
+        sizes.append((out.A.shape[0], out.b.shape[1]))
+        return out
+
+    B.system = system_with_size
+    job = BlockJob.from_config(cfg, 0, 0)
+    t0 = time.perf_counter()
+    result, _ = job.run()
+    wall = time.perf_counter() - t0
+    n_st = result.n_stamps
+    flops = sum(n**3 / 3 + 2 * n * n * m for n, m in sizes)
+    lapack = timer.total["factorisation"] + timer.total["solves"]
+    rate = f"{wall / n_st:.2f} s/stamp, {n_st / wall:.3f} stamps/s"
+    print(f"block (0, 0): {n_st} stamps, {wall:.1f} s wall ({rate})")
+    print(f"input pixels per stamp: n = {np.mean([n for n, _ in sizes]):.0f} (m = {sizes[0][1]})")
+    print("seconds per stamp:")
+    for label in ("psf", "assembly", "factorisation", "solves"):
+        print(f"  {label:14s} {timer.total[label] / n_st:7.3f}")
+    print(f"  {'products':14s} {result.timings['products'] / n_st:7.3f}")
+    print(f"  {'partition':14s} {result.timings['partition'] / n_st:7.3f}  (once per block)")
+    print(f"LAPACK: {lapack / wall:.1%} of the block, {flops / lapack / 1e9:.1f} GFLOP/s")
+    print(f"overhead (everything but LAPACK) per stamp: {(wall - lapack) / n_st:.2f} s "
+          f"= {(wall - lapack) / lapack:.2f} x the LAPACK time")  # fmt: skip
+    print(f"peak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(f"sub-matrix cache peak: {result.timings['cache_peak_bytes'] / 2**20:.0f} MiB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
