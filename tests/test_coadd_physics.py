@@ -107,3 +107,37 @@ def test_empirical_and_iterative_agree_with_cholesky(star_survey, cholesky):
     it = _run(star_survey[0], "iter", LAKERNEL="Iterative", ITERMAX=2, KAPPAC=[0.0], INPAD=0.6)
     d = it.get_coadded_layer(0) - ref
     assert np.std(d) < 2.5e-3 and abs(np.mean(d)) < 2e-4
+
+
+def test_block_file_format_and_config_round_trip(star_survey, cholesky):
+    from astropy.io import fits
+
+    with fits.open(cholesky.path) as hdul:
+        names = [h.name for h in hdul]
+        assert names == [
+            "PRIMARY",
+            "CONFIG",
+            "INDATA",
+            "INWEIGHT",
+            "INWTFLAT",
+            "FIDELITY",
+            "SIGMA",
+            "INWTSUM",
+            "EFFCOVER",
+        ]  # fmt: skip  (K is dropped with one kappa)
+        assert hdul[0].data.shape == (1, 1, 100, 100) and hdul[0].data.dtype.name.startswith("float32")
+        assert hdul["CONFIG"].header["BLOCKX"] == 0 and hdul["CONFIG"].header["FILTER"] == "H158"
+        assert hdul["FIDELITY"].header["UNIT"] == "-0.2mB"
+    rebuilt = Config(cholesky.path, inmode="block")
+    assert rebuilt == _config(star_survey[0], OUT=f"{star_survey[0]}/out/chol")
+
+
+def test_stop_computes_only_the_first_stamps(star_survey):
+    root = star_survey[0]
+    cfg = _config(root, OUT=f"{root}/out/stop")
+    cfg.stoptile = 4
+    out = OutImage(Block(cfg=cfg, this_sub=0).path)
+    img = out.get_coadded_layer(0)
+    # stamps (1..2, 1..2) only; their FADE pixels reach block pixel 50
+    assert np.any(img[:50, :50] != 0) and np.all(img[51:, :] == 0) and np.all(img[:, 51:] == 0)
+    assert Config(out.path, inmode="block").stoptile == 4

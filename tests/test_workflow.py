@@ -195,3 +195,15 @@ def test_real_data_without_sources_is_an_error(small_survey, tmp_path):
     del config["inputs"]["science_dir"]
     with pytest.raises(ConfigError, match="science_dir"):
         WorkflowContext.from_config(config).link_map()
+
+
+@pytest.mark.slow
+def test_one_block_target_builds_only_that_block(tmp_path):
+    wd = _copy_workflow(tmp_path)
+    out = _snakemake(wd, "results/blocks/small_H_01_00.fits")
+    blocks = sorted(p.name for p in (tmp_path / "results" / "blocks").glob("*.fits"))
+    assert blocks == ["small_H_01_00.fits"]
+    assert "coadd_block" in out
+    # the block's log says how the stamps went and when it finished
+    log = (tmp_path / "logs" / "coadd_block" / "01_00.log").read_text()
+    assert "stamp 4 of 4" in log and "finished at t = " in log
