@@ -28,6 +28,7 @@ __all__ = [
     "SCA_NSIDE_WITH_REFPIX",
     "REFPIX_BORDER",
     "N_SCA",
+    "N_READOUT_CHANNELS",
     "OBSCURATION",
     "FILTER_NAMES",
     "LAMBDA_OVER_D_NATIVE",
@@ -51,6 +52,7 @@ PIXSCALE_DEG = PIXSCALE_ARCSEC / 3600.0  # nominal native pixel scale [deg / pix
 SCA_NSIDE = 4088  # active pixels per SCA side (reference pixels excluded) [pixels]
 REFPIX_BORDER = 4  # width of the reference-pixel border of a raw SCA frame [pixels]
 SCA_NSIDE_WITH_REFPIX = SCA_NSIDE + 2 * REFPIX_BORDER  # raw frame side, 4096 [pixels]
+N_READOUT_CHANNELS = 32  # readout channels across the raw SCA frame (x direction), 128 columns each
 N_SCA = 18  # number of SCAs in the WFI focal plane
 OBSCURATION = 0.31  # linear central obscuration of the telescope pupil [dimensionless]
 FPA_PIXEL_PITCH_MM = 0.01  # pixel pitch in the focal plane [mm]

@@ -1,0 +1,1 @@
+"""Input layer recipes, one module per family."""
