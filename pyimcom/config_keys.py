@@ -19,6 +19,7 @@ import numpy as np
 from .errors import ConfigError, PyIMCOMWarning
 from .geometry import BlockLayout, MosaicGeometry
 from .instrument import FILTER_NAMES, IMAGING_FILTERS
+from .layers.recipes import parse_recipe
 
 _ARCSEC_PER_DEG = 3600.0  # [arcsec / deg]
 _RAD_PER_ARCSEC = math.pi / (180.0 * _ARCSEC_PER_DEG)  # [rad / arcsec]
@@ -141,11 +142,21 @@ _KAPPAC = _rule(
     "a non-empty list of numbers >= 0 (kappa/C) in strictly ascending order",
     lambda v: all(b > a for a, b in zip(v[:-1], v[1:], strict=True)),
 )
-_EXTRAINPUT = _rule(
+_EXTRAINPUT_LIST = _rule(
     _is_list,
     "a list of non-empty layer-name strings (the science layer is implicit)",
     lambda v: all(_is_str(x) and x for x in v),
 )
+
+
+def _EXTRAINPUT(key: str, value: Any) -> None:  # noqa: N802 (a checker, named like the others)
+    """A list of layer recipes; each string must parse (`pyimcom.layers.recipes`)."""
+    _EXTRAINPUT_LIST(key, value)
+    for k, text in enumerate(value):
+        try:
+            parse_recipe(text)
+        except ConfigError as exc:
+            raise ConfigError(f"{key}[{k}]: {exc}") from None
 
 
 # ----------------------------------------------------------------------------- keyword table
