@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from .config import Config
 from .engine.block import BlockResult, run_block
-from .engine.inputs import InputImage, ScienceOnlySource
+from .engine.inputs import InputImage
 from .engine.partition import partition_block
 from .engine.system import EngineSettings
 from .errors import PyIMCOMError
@@ -25,8 +25,9 @@ from .io.block_output import write_block
 from .io.obstable import read_obs_table
 from .io.psf import InputPSF, psf_path
 from .io.science import get_format
+from .layers.build import CachedLayerSource
 from .plan import block_images
-from .settings import engine_settings, mosaic_geometry, plan_settings
+from .settings import engine_settings, layer_settings, mosaic_geometry, plan_settings
 
 __all__ = ["Block", "BlockJob"]
 
@@ -62,15 +63,16 @@ class BlockJob:
         images : list of (int, int), optional
             The block's ``(obsid, sca)`` list (its plan entry); planned on the spot when None.
         source : callable, optional
-            Layer source ``source(image) -> (stack, mask)``; default: the science layer read from the
-            input files (`ScienceOnlySource`, which requires EXTRAINPUT to be empty).
+            Layer source ``source(image) -> (stack, mask)``; default: `CachedLayerSource` (reads the
+            layer cache when present, otherwise builds every EXTRAINPUT layer and the mask, and writes
+            the cache when INLAYERCACHE is set).
         """
         geometry = mosaic_geometry(cfg)
         obs = read_obs_table(cfg.obsfile)
         if images is None:
             images = block_images(obs, plan_settings(cfg), ibx, iby)
         fmt = get_format(cfg.informat)
-        source = source or ScienceOnlySource(fmt, tuple(cfg.extrainput[1:]))
+        source = source or CachedLayerSource(layer_settings(cfg))
         fname = filter_name(cfg.use_filter)
         psfs: dict[int, InputPSF] = {}
         inputs = []

@@ -11,13 +11,14 @@ import scipy.fft
 from .config import Config
 from .engine.system import EngineSettings
 from .geometry import MosaicGeometry, parse_padsides
-from .instrument import LAMBDA_OVER_D_NATIVE
+from .instrument import LAMBDA_OVER_D_NATIVE, filter_name
 from .io.science import get_format
+from .layers.build import LayerSettings
 from .linalg import SolverSettings
 from .plan import PlanSettings
 from .simulate import TargetArea
 
-__all__ = ["mosaic_geometry", "target_area", "plan_settings", "engine_settings"]
+__all__ = ["mosaic_geometry", "target_area", "plan_settings", "engine_settings", "layer_settings"]
 
 
 def mosaic_geometry(cfg: Config) -> MosaicGeometry:
@@ -65,4 +66,17 @@ def engine_settings(cfg: Config) -> EngineSettings:
         rho=cfg.inpad_out_px, targets=tuple(targets), lambda_over_d=LAMBDA_OVER_D_NATIVE[cfg.use_filter],
         linear_algebra=cfg.linear_algebra, solver=solver, fade=cfg.fade_kernel, interp_kernel=cfg.psf_interp,
         psfcirc=cfg.psf_circ, psfnorm=cfg.psf_norm, amppen=tuple(cfg.amp_penalty), flatpen=cfg.flat_penalty,
+    )  # fmt: skip
+
+
+def layer_settings(cfg: Config) -> LayerSettings:
+    """The layer builder's settings for a configuration (recipes, draw PSF, masks, cache stem)."""
+    if cfg.inpsfdraw_path is not None:
+        draw = (cfg.inpsfdraw_path, cfg.inpsfdraw_format, int(cfg.inpsfdraw_oversamp))
+    else:
+        draw = (cfg.inpsf_path, cfg.inpsf_format, int(cfg.inpsf_oversamp))
+    return LayerSettings(
+        extrainput=tuple(cfg.extrainput[1:]), informat=cfg.informat, filter_name=filter_name(cfg.use_filter),
+        draw_psf=draw, pmask=cfg.permanent_mask, cmask=float(cfg.cr_mask_rate),
+        labnoise_threshold=float(cfg.labnoisethreshold), indir=cfg.inpath, cache_stem=cfg.inlayercache,
     )  # fmt: skip

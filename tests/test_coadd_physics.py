@@ -11,6 +11,7 @@ would exaggerate the field variation 16-fold.
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -141,3 +142,19 @@ def test_stop_computes_only_the_first_stamps(star_survey):
     # stamps (1..2, 1..2) only; their FADE pixels reach block pixel 50
     assert np.any(img[:50, :50] != 0) and np.all(img[51:, :] == 0) and np.all(img[:, 51:] == 0)
     assert Config(out.path, inmode="block").stoptile == 4
+
+
+def test_white_noise_layer_coadds_with_the_sigma_map_variance(star_survey):
+    root = star_survey[0]
+    out = _run(root, "wn", EXTRAINPUT=["whitenoise1", "WhiteNoise2"], INLAYERCACHE=f"{root}/cache/wn")
+    assert out.layer_names == ["SCI", "whitenoise1", "WhiteNoise2"]
+    sigma = out.get_output_map("S")
+    for k in (1, 2):
+        noise = out.get_coadded_layer(k).astype(float)
+        # per-pixel variance of a unit white-noise input is sum_i T^2 = SIGMA (pixels are correlated,
+        # so the image average scatters by a few per cent)
+        assert np.mean(noise**2) == pytest.approx(np.mean(sigma), rel=0.15)
+    assert not np.allclose(out.get_coadded_layer(1), out.get_coadded_layer(2))
+    # the cache files were written, with the layer list in the header
+    cached = sorted(os.listdir(f"{root}/cache"))
+    assert len(cached) == 8 and sum(name.endswith("_mask.fits") for name in cached) == 4
