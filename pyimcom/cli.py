@@ -91,6 +91,25 @@ def _cmd_coadd(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_layers(args: argparse.Namespace) -> int:
+    from .config import Config
+    from .errors import ConfigError
+    from .layers.build import CachedLayerSource
+    from .settings import input_image, layer_settings
+
+    cfg = Config(args.config)
+    settings = layer_settings(cfg)
+    if not settings.cache_stem:
+        raise ConfigError(
+            "INLAYERCACHE is empty: set a cache stem to build layer files with `pyimcom layers`"
+        )
+    source = CachedLayerSource(settings)
+    stack_file, _ = source.paths(args.obsid, args.sca)
+    source(input_image(cfg, args.obsid, args.sca, source))
+    logger.info("layer stack of (obsid %d, SCA %d) in %s", args.obsid, args.sca, stack_file)
+    return 0
+
+
 def _cmd_config(args: argparse.Namespace) -> int:
     from .config import Config
 
@@ -170,6 +189,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plan", help="plan.json written by `pyimcom plan` (default: plan this block now)")
     p.add_argument("--stop", type=int, default=None, help="process only the first STOP stamps (STOP)")
     p.set_defaults(func=_cmd_coadd)
+
+    p = sub.add_parser(
+        "layers",
+        help="build the cached layer stack and mask of one input image",
+        description="Build {INLAYERCACHE}_{obsid:08d}_{sca:02d}.fits (science + every EXTRAINPUT layer) "
+        "and its _mask.fits for one (obsid, SCA); an existing stack for the same recipe is kept.",
+    )
+    p.add_argument("config", help="PyIMCOM configuration JSON")
+    p.add_argument("--obsid", type=int, required=True, help="observation ID (row of the obs table)")
+    p.add_argument("--sca", type=int, required=True, help="SCA number 1..18")
+    p.set_defaults(func=_cmd_layers)
 
     p = sub.add_parser(
         "config",

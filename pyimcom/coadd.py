@@ -23,11 +23,9 @@ from .geometry import MosaicGeometry, block_filename, block_index
 from .instrument import filter_name
 from .io.block_output import write_block
 from .io.obstable import read_obs_table
-from .io.psf import InputPSF, psf_path
-from .io.science import get_format
 from .layers.build import CachedLayerSource
 from .plan import block_images
-from .settings import engine_settings, layer_settings, mosaic_geometry, plan_settings
+from .settings import engine_settings, input_image, layer_settings, mosaic_geometry, plan_settings
 
 __all__ = ["Block", "BlockJob"]
 
@@ -71,21 +69,8 @@ class BlockJob:
         obs = read_obs_table(cfg.obsfile)
         if images is None:
             images = block_images(obs, plan_settings(cfg), ibx, iby)
-        fmt = get_format(cfg.informat)
         source = source or CachedLayerSource(layer_settings(cfg))
-        fname = filter_name(cfg.use_filter)
-        psfs: dict[int, InputPSF] = {}
-        inputs = []
-        for obsid, sca in images:
-            path = fmt.science_path(cfg.inpath, fname, obsid, sca)
-            shape = fmt.read_shape(path)
-            if obsid not in psfs:
-                psfs[obsid] = InputPSF(psf_path(cfg.inpsf_path, cfg.inpsf_format, obsid), cfg.inpsf_format,
-                                       cfg.inpsf_oversamp, shape)  # fmt: skip
-            pointing = (float(obs.ra_deg[obsid]), float(obs.dec_deg[obsid]), float(obs.pa_deg[obsid]))
-            inputs.append(
-                InputImage(obsid, sca, path, fmt.read_wcs(path), shape, pointing, source, psfs[obsid])
-            )
+        inputs = [input_image(cfg, obsid, sca, source, obs) for obsid, sca in images]
         return cls(cfg, ibx, iby, geometry, engine_settings(cfg), inputs, stop=int(cfg.stoptile))
 
     @property

@@ -9,16 +9,26 @@ from __future__ import annotations
 import scipy.fft
 
 from .config import Config
+from .engine.inputs import InputImage
 from .engine.system import EngineSettings
 from .geometry import MosaicGeometry, parse_padsides
 from .instrument import LAMBDA_OVER_D_NATIVE, filter_name
+from .io.obstable import read_obs_table
+from .io.psf import InputPSF, psf_path
 from .io.science import get_format
 from .layers.build import LayerSettings
 from .linalg import SolverSettings
 from .plan import PlanSettings
 from .simulate import TargetArea
 
-__all__ = ["mosaic_geometry", "target_area", "plan_settings", "engine_settings", "layer_settings"]
+__all__ = [
+    "mosaic_geometry",
+    "target_area",
+    "plan_settings",
+    "engine_settings",
+    "layer_settings",
+    "input_image",
+]
 
 
 def mosaic_geometry(cfg: Config) -> MosaicGeometry:
@@ -80,3 +90,16 @@ def layer_settings(cfg: Config) -> LayerSettings:
         draw_psf=draw, pmask=cfg.permanent_mask, cmask=float(cfg.cr_mask_rate),
         labnoise_threshold=float(cfg.labnoisethreshold), indir=cfg.inpath, cache_stem=cfg.inlayercache,
     )  # fmt: skip
+
+
+def input_image(cfg: Config, obsid: int, sca: int, source=None, obs=None) -> InputImage:
+    """The `InputImage` of ``(obsid, sca)`` (WCS and shape from the science header)."""
+    fmt = get_format(cfg.informat)
+    obs = obs if obs is not None else read_obs_table(cfg.obsfile)
+    path = fmt.science_path(cfg.inpath, filter_name(cfg.use_filter), obsid, sca)
+    shape = fmt.read_shape(path)
+    psf = InputPSF(
+        psf_path(cfg.inpsf_path, cfg.inpsf_format, obsid), cfg.inpsf_format, cfg.inpsf_oversamp, shape
+    )
+    pointing = (float(obs.ra_deg[obsid]), float(obs.dec_deg[obsid]), float(obs.pa_deg[obsid]))
+    return InputImage(obsid, sca, path, fmt.read_wcs(path), shape, pointing, source, psf)

@@ -17,13 +17,16 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from .cache import mask_path, stack_path
 from .config import Config
 from .errors import ConfigError, InputFileError
 from .geometry import block_filename
 from .instrument import PIXSCALE_ARCSEC, filter_name
+from .io.labnoise import labnoise_path
 from .io.psf import psf_path
 from .io.science import get_format
-from .settings import mosaic_geometry, plan_settings, target_area
+from .layers.recipes import parse_recipes
+from .settings import layer_settings, mosaic_geometry, plan_settings, target_area
 from .simulate import SurveySettings, plan_survey, survey_files
 
 __all__ = [
@@ -208,8 +211,49 @@ class WorkflowContext:
         """Input files of one block from its plan entry: science images and PSF files."""
         entry = plan["blocks"][ibx * self.cfg.nblock + iby]
         images = [tuple(p) for p in entry["images"]]
-        return {"science": [self.science_path(o, s) for o, s in images],
-                "psf": sorted({self.psf_path(o) for o, _ in images})}  # fmt: skip
+        files = {"science": [self.science_path(o, s) for o, s in images],
+                 "psf": sorted({self.psf_path(o) for o, _ in images})}  # fmt: skip
+        if self.uses_layer_cache:
+            files["layers"] = [f for o, s in images for f in self.layer_files(o, s)]
+        return files
+
+    # ---- layers -------------------------------------------------------------------------------
+    @property
+    def uses_layer_cache(self) -> bool:
+        """Whether INLAYERCACHE is set (then every image's layers are files made by `input_layers`)."""
+        return bool(self.cfg.inlayercache)
+
+    def layer_files(self, obsid: int, sca: int) -> list[str]:
+        """``[stack, mask]`` cache files of an image."""
+        stem = self.cfg.inlayercache
+        return [os.path.normpath(stack_path(stem, obsid, sca)), os.path.normpath(mask_path(stem, obsid, sca))]
+
+    def layer_inputs(self, obsid: int, sca: int) -> list[str]:
+        """Files the layer stack of ``(obsid, sca)`` is built from."""
+        settings = layer_settings(self.cfg)
+        families = {r.family for r in parse_recipes(settings.extrainput)}
+        files = [self.science_path(obsid, sca)]
+        if families & {"cstar", "nstar", "gsstar", "gstrstar", "gsfdstar", "gsext", "gsextchrom"}:
+            d, fmt, _ = settings.draw_psf
+            files.append(os.path.normpath(psf_path(d, fmt, obsid)))
+        if "labnoise" in families:
+            files.append(os.path.normpath(labnoise_path(self.cfg.inpath, obsid, sca)))
+        if settings.pmask:
+            files.append(settings.pmask)
+        return files
+
+    def layer_recipe(self) -> str:
+        """The recipe-relevant settings as canonical text (a change rebuilds the layer files)."""
+        settings = layer_settings(self.cfg)
+        return json.dumps({"hash": settings.recipe_hash(), "layers": settings.layer_names})
+
+    @staticmethod
+    def strip_of(plan: dict, obsid: int, sca: int) -> int:
+        """Strip of an image in the plan."""
+        for img in plan["images"]:
+            if img["obsid"] == obsid and img["sca"] == sca:
+                return int(img["strip"])
+        raise ConfigError(f"image (obsid {obsid}, SCA {sca}) is not in the plan")
 
     def coadd_settings(self) -> str:
         """Every keyword of the PyIMCOM JSON, as canonical text (a change reruns the blocks)."""

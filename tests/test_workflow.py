@@ -151,6 +151,11 @@ def test_run_simulate_link_plan_then_nothing_to_do(tmp_path):
     # a new strip height re-plans without re-simulating or re-linking
     counts = _job_counts(_snakemake(wd, "-n", "--config", "strip_rows=2"))
     assert counts == {"plan": 1, "coadd_block": 4, "all": 1}
+    # a new layer recipe rebuilds the layer files and the blocks, nothing upstream
+    cfg["EXTRAINPUT"] = ["whitenoise1", "cstar14"]
+    cfg_path.write_text(json.dumps(cfg, indent=4))
+    counts = _job_counts(_snakemake(wd, "-n"))
+    assert set(counts) == {"input_layers", "coadd_block", "all"} and counts["input_layers"] == len(planned)
     # a change of the mosaic area re-simulates (the survey covers the mosaic grown by INPAD)
     cfg["INPAD"] = 0.6
     cfg_path.write_text(json.dumps(cfg, indent=4))

@@ -19,6 +19,8 @@ wildcard_constraints:
     linked=_alternation(LINKS),
     ibx=r"\d\d+",
     iby=r"\d\d+",
+    obsid=r"\d\d\d\d\d\d\d\d+",
+    sca=r"\d\d",
 
 # one numba cache for every job of the workflow
 os.environ.setdefault("NUMBA_CACHE_DIR", os.path.abspath(".numba_cache"))
@@ -39,6 +41,19 @@ def get_block_inputs(wildcards):
 
     plan = read_plan(checkpoints.plan.get().output[0])
     return CTX.block_inputs(plan, int(wildcards.ibx), int(wildcards.iby))
+
+
+def get_layer_inputs(wildcards):
+    """Science image, drawing PSF, lab-noise and mask files of one (obsid, sca)."""
+    return CTX.layer_inputs(int(wildcards.obsid), int(wildcards.sca))
+
+
+def get_layer_group(wildcards):
+    """One group per strip of block rows (one cluster job per strip)."""
+    from pyimcom.plan import read_plan
+
+    plan = read_plan(checkpoints.plan.get().output[0])
+    return f"strip{CTX.strip_of(plan, int(wildcards.obsid), int(wildcards.sca))}"
 
 
 def get_final_output():
