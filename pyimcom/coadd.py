@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .config import Config
 from .engine.block import BlockResult, run_block
@@ -46,7 +46,6 @@ class BlockJob:
     settings: EngineSettings
     images: list[InputImage]
     stop: int = 0
-    timings: dict = field(default_factory=dict)
 
     @classmethod
     def from_config(cls, cfg: Config, ibx: int, iby: int, images=None, source=None) -> BlockJob:
