@@ -158,3 +158,19 @@ def test_white_noise_layer_coadds_with_the_sigma_map_variance(star_survey):
     # the cache files were written, with the layer list in the header
     cached = sorted(os.listdir(f"{root}/cache"))
     assert len(cached) == 8 and sum(name.endswith("_mask.fits") for name in cached) == 4
+
+
+def test_cstar_and_gsstar_layers_agree_on_the_simulated_survey(star_survey):
+    """D5512 (cstar) and GalSim Lanczos-32 (gsstar) drawings of the same stars agree to < 5e-4 of the peak."""
+    from pyimcom.layers.build import build_stack
+    from pyimcom.settings import input_image, layer_settings
+
+    root = star_survey[0]
+    cfg = _config(root, EXTRAINPUT=["cstar17", "gsstar17"])
+    name = sorted(os.listdir(f"{root}/in/simple"))[0]
+    obsid, sca = (int(v) for v in name[:-5].split("_")[-2:])
+    stack, mask = build_stack(input_image(cfg, obsid, sca), layer_settings(cfg))
+    cstar, gsstar = stack[1].astype(float), stack[2].astype(float)
+    assert cstar.sum() > 100  # n = 17: a star every ~1.6", hundreds on the SCA
+    assert np.abs(cstar - gsstar).max() < 5e-4 * cstar.max()
+    assert mask.all()

@@ -89,18 +89,20 @@ def _layer(recipe, image, settings: LayerSettings, ny: int, nx: int) -> np.ndarr
     if fam == "labnoise":
         path = labnoise_path(settings.indir, image.obsid, image.sca)
         return read_labnoise(path, nside=nx)
-    if fam in ("cstar", "nstar"):
+    if fam in ("cstar", "nstar", "gsstar"):
         return _point_sources(recipe, image, settings, ny, nx)
     raise ConfigError(f"EXTRAINPUT entry {recipe.text!r}: the {fam!r} layer recipe is not implemented yet")
 
 
 def _point_sources(recipe, image, settings: LayerSettings, ny: int, nx: int) -> np.ndarray:
-    from .points import cstar_layer, nstar_layer  # GalSim-free point sources
+    from .galsim_stars import gsstar_layer
+    from .points import cstar_layer, nstar_layer
 
     d, fmt, ov = settings.draw_psf
     psf = InputPSF(psf_path(d, fmt, image.obsid), fmt, ov, (ny, nx))
-    img, _ = cstar_layer(image.wcs, (ny, nx), recipe.args[0], lambda x, y: psf.at(image.sca, x, y), ov)
-    if recipe.family == "cstar":
+    draw = gsstar_layer if recipe.family == "gsstar" else cstar_layer
+    img, _ = draw(image.wcs, (ny, nx), recipe.args[0], lambda x, y: psf.at(image.sca, x, y), ov)
+    if recipe.family in ("cstar", "gsstar"):
         return img
     _, flux, sky, q = recipe.args
     return nstar_layer(img, flux, sky, image.obsid, image.sca, q)
