@@ -16,7 +16,6 @@ from pyimcom.layers.points import (
     cstar_layer,
     draw_point_sources,
     nstar_layer,
-    parse_nstar,
     ring_candidates,
 )
 
@@ -205,37 +204,6 @@ def test_nstar_statistics_and_determinism():
         nstar_layer(cstar, f, b, 7, 19, 1)
     with pytest.raises(PyIMCOMValueError, match="flux_e"):
         nstar_layer(cstar, np.inf, b, 7, 2, 1)
-
-
-@pytest.mark.parametrize(
-    "label, expected",
-    [
-        ("nstar14,2e5,86,3", (14, 2e5, 86.0, 3)),
-        ("NStar18,1000,0.5,0", (18, 1000.0, 0.5, 0)),
-        ("  nstar10,1.5E3,-2,12 ", (10, 1500.0, -2.0, 12)),
-    ],
-)
-def test_parse_nstar_good(label, expected):
-    assert parse_nstar(label) == expected
-
-
-@pytest.mark.parametrize(
-    "label",
-    [
-        "nstar14,2e5,86",
-        "cstar14,2e5,86,3",
-        "nstar,2e5,86,3",
-        "nstar14,abc,86,3",
-        "nstar14,2e5,86,1.5",
-        "nstar14,nan,86,3",
-        "nstar30,1,1,1",
-    ],
-)
-def test_parse_nstar_bad(label):
-    with pytest.raises(PyIMCOMValueError, match="nstar"):
-        parse_nstar(label)
-    with pytest.raises(PyIMCOMValueError, match="string"):
-        parse_nstar(14)
 
 
 def test_cstar_layer_on_toy_wcs():

@@ -49,7 +49,7 @@ def test_recipes_parse(text, family, args):
     [
         ("whitenoise", "not a known layer recipe"),
         ("stars14", "not a known layer recipe"),
-        ("nstar14,lots,86,3", "the flux must be a number; got 'lots'"),
+        ("nstar14,lots,86,3", "the flux must be a finite number; got 'lots'"),
         ("nstar14,2e5,86,x", "seed index q must be a non-negative integer"),
         ("gsext14,seed", "option 'seed' must have the form key=value"),
         ("", "non-empty strings"),
@@ -124,3 +124,34 @@ def test_two_builds_into_different_stems_are_byte_identical(small_survey, tmp_pa
     for a, b in zip(*files, strict=True):
         with open(a, "rb") as fa, open(b, "rb") as fb:
             assert fa.read() == fb.read()
+
+
+@pytest.mark.parametrize(
+    "label, expected",
+    [
+        ("nstar14,2e5,86,3", (14, 2e5, 86.0, 3)),
+        ("NStar18,1000,0.5,0", (18, 1000.0, 0.5, 0)),
+        ("  nstar10,1.5E3,-2,12 ", (10, 1500.0, -2.0, 12)),
+    ],
+)
+def test_parse_nstar_good(label, expected):
+    assert parse_recipe(label).args == expected
+
+
+@pytest.mark.parametrize(
+    "label",
+    [
+        "nstar14,2e5,86",
+        "cstar14,2e5,86,3",
+        "nstar,2e5,86,3",
+        "nstar14,abc,86,3",
+        "nstar14,2e5,86,1.5",
+        "nstar14,nan,86,3",
+        "nstar30,1,1,1",
+    ],
+)
+def test_parse_nstar_bad(label):
+    with pytest.raises(ConfigError, match="nstar"):
+        parse_recipe(label)
+    with pytest.raises(ConfigError, match="string"):
+        parse_recipe(14)

@@ -17,7 +17,6 @@ drawing PSF's *own* oversampling factor ``ov``, also when it differs from the co
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 
 import healpy as hp
@@ -36,7 +35,6 @@ __all__ = [
     "draw_point_sources",
     "cstar_layer",
     "nstar_layer",
-    "parse_nstar",
 ]
 
 DRAW_BOX_HALF = 64  # half side of the drawing box around each star [native pixels]
@@ -56,7 +54,6 @@ SOURCE_DTYPE = np.dtype(
 )
 """Record of one drawn star: RING index, (RA, Dec) [deg], SCA position (x, y) [0-based pixels]."""
 
-_NSTAR_RE = re.compile(r"^nstar(?P<n>\d+),(?P<f>[^,]+),(?P<b>[^,]+),(?P<q>\d+)$", re.IGNORECASE)
 
 
 def _finite_float(name: str, value) -> float:
@@ -461,59 +458,3 @@ def nstar_layer(cstar_image, flux_e: float, sky_e: float, obsid: int, sca: int, 
     lam = flux_e * image + sky_e
     lam_c = np.maximum(lam, 0.0)
     return (rng.poisson(lam_c) - lam_c + lam - sky_e).astype(np.float32)
-
-
-def parse_nstar(args: str) -> tuple[int, float, float, int]:
-    """Parse an ``nstar<n>,f,b,q`` layer label (prefix case-insensitive), e.g. ``"nstar14,2e5,86,3"``.
-
-    Parameters
-    ----------
-    args : str
-        The label.
-
-    Returns
-    -------
-    n : int
-        HEALPix resolution, 0 .. 29.
-    f : float
-        Star flux [electrons].
-    b : float
-        Sky background [electrons per native pixel].
-    q : int
-        Realisation (seed) index, >= 0.
-
-    Raises
-    ------
-    PyIMCOMValueError
-        If the label does not have the form ``nstar<n>,<f>,<b>,<q>`` or a value is out of range;
-        the message quotes the label.
-
-    Examples
-    --------
-    >>> from pyimcom.layers.points import parse_nstar
-    >>> parse_nstar("NSTAR14,2e5,86,3")
-    (14, 200000.0, 86.0, 3)
-    """
-    if not isinstance(args, str):
-        raise PyIMCOMValueError(f"nstar label must be a string like 'nstar14,2e5,86,3'; got {args!r}")
-    m = _NSTAR_RE.match(args.strip())
-    if m is None:
-        raise PyIMCOMValueError(
-            f"nstar label {args!r} must have the form 'nstar<n>,<flux_e>,<sky_e>,<q>' "
-            "with integers n, q and real flux_e, sky_e, e.g. 'nstar14,2e5,86,3'"
-        )
-    n = int(m["n"])
-    if n > _MAX_RESOLUTION:
-        raise PyIMCOMValueError(
-            f"nstar label {args!r}: resolution n must be in 0..{_MAX_RESOLUTION}; got {n}"
-        )
-    values = []
-    for key, what in (("f", "flux f [electrons]"), ("b", "sky b [electrons per pixel]")):
-        try:
-            val = float(m[key])
-        except ValueError:
-            val = math.nan
-        if not math.isfinite(val):
-            raise PyIMCOMValueError(f"nstar label {args!r}: {what} must be a finite number; got {m[key]!r}")
-        values.append(val)
-    return n, values[0], values[1], int(m["q"])

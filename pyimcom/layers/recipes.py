@@ -12,12 +12,13 @@ Recognised families (``<n>``: HEALPix resolution, nside = 2**n; ``<q>``: seed in
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 from ..errors import ConfigError
 
-__all__ = ["Recipe", "FAMILIES", "parse_recipe", "parse_recipes"]
+__all__ = ["Recipe", "FAMILIES", "MAX_RESOLUTION", "parse_recipe", "parse_recipes"]
 
 
 @dataclass(frozen=True)
@@ -42,11 +43,26 @@ class Recipe:
     args: tuple = ()
 
 
+MAX_RESOLUTION = 29  # largest HEALPix resolution n (nside = 2**n) healpy supports
+
+
 def _number(text: str, what: str, recipe: str) -> float:
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        raise ConfigError(f"EXTRAINPUT entry {recipe!r}: {what} must be a number; got {text!r}") from None
+        value = math.nan
+    if not math.isfinite(value):
+        raise ConfigError(f"EXTRAINPUT entry {recipe!r}: {what} must be a finite number; got {text!r}")
+    return value
+
+
+def _resolution(text: str, recipe: str) -> int:
+    n = int(text)
+    if n > MAX_RESOLUTION:
+        raise ConfigError(
+            f"EXTRAINPUT entry {recipe!r}: HEALPix resolution n must be in 0..{MAX_RESOLUTION}; got {n}"
+        )
+    return n
 
 
 def _integer(text: str, what: str, recipe: str) -> int:
@@ -72,17 +88,18 @@ _PATTERNS = (
     ("1fnoise", r"1fnoise(\d+)", lambda m, t: (int(m[1]),)),
     ("labnoise", r"labnoise", lambda m, t: ()),
     ("skyerr", r"skyerr", lambda m, t: ()),
-    ("cstar", r"cstar(\d+)", lambda m, t: (int(m[1]),)),
+    ("cstar", r"cstar(\d+)", lambda m, t: (_resolution(m[1], t),)),
     ("nstar", r"nstar(\d+),([^,]+),([^,]+),([^,]+)",
-     lambda m, t: (int(m[1]), _number(m[2], "the flux", t), _number(m[3], "the sky", t),
+     lambda m, t: (_resolution(m[1], t), _number(m[2], "the flux", t), _number(m[3], "the sky", t),
                    _integer(m[4], "the seed index q", t))),
-    ("gsstar", r"gsstar(\d+)", lambda m, t: (int(m[1]),)),
-    ("gstrstar", r"gstrstar(\d+)", lambda m, t: (int(m[1]),)),
-    ("gsfdstar", r"gsfdstar(\d+),(.+)", lambda m, t: (int(m[1]), _number(m[2], "the amplitude A", t))),
+    ("gsstar", r"gsstar(\d+)", lambda m, t: (_resolution(m[1], t),)),
+    ("gstrstar", r"gstrstar(\d+)", lambda m, t: (_resolution(m[1], t),)),
+    ("gsfdstar", r"gsfdstar(\d+),(.+)",
+     lambda m, t: (_resolution(m[1], t), _number(m[2], "the amplitude A", t))),
     ("gsextchrom", r"gsextchrom(\d+),([^,]+)((?:,[^,]+)*)",
-     lambda m, t: (int(m[1]), m[2], _options([p for p in m[3].split(",") if p], t))),
+     lambda m, t: (_resolution(m[1], t), m[2], _options([p for p in m[3].split(",") if p], t))),
     ("gsext", r"gsext(\d+)((?:,[^,]+)*)",
-     lambda m, t: (int(m[1]), _options([p for p in m[2].split(",") if p], t))),
+     lambda m, t: (_resolution(m[1], t), _options([p for p in m[2].split(",") if p], t))),
     ("noise", r"noise,(\S+)", lambda m, t: (m[1],)),
 )  # fmt: skip
 FAMILIES = tuple(f for f, _, _ in _PATTERNS)
