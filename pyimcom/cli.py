@@ -49,7 +49,7 @@ def _cmd_plan(args: argparse.Namespace) -> int:
     from .settings import plan_settings
 
     cfg = Config(args.config)
-    plan = make_plan(read_obs_table(cfg.obsfile), plan_settings(cfg, args.strip_rows))
+    plan = make_plan(read_obs_table(cfg.obsfile), plan_settings(cfg, args.strip_rows, args.mode))
     write_plan(plan, args.output)
     n_img = len(plan["images"])
     logger.info(
@@ -173,6 +173,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="plan file to write (JSON)")
     p.add_argument(
         "--strip-rows", type=int, default=None, help="block rows per strip (default: from SCA size)"
+    )
+    p.add_argument(
+        "--mode",
+        choices=("wcs", "pointing"),
+        default="wcs",
+        help="wcs: test candidates against the input images' WCS footprints (default); pointing: "
+        "from the observation table alone, no input file opened (a superset; for dry runs of "
+        "mosaics whose pixels are not in place yet)",
     )
     p.set_defaults(func=_cmd_plan)
 

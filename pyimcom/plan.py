@@ -11,6 +11,15 @@ is cheap and re-linking pixel data does not change it.  For each block:
    padded region grown by the acceptance radius ``rho = INPAD / dθ`` on every side, i.e. block pixel
    coordinates in the closed square ``[-0.5 - rho, NsideP - 0.5 + rho]`` (`pyimcom.footprint`).
 
+Two modes (`PlanSettings.mode`):
+
+* ``"wcs"`` (default): steps 1 and 2 above; reads the WCS header of every candidate image.
+* ``"pointing"``: step 1 only, from the observation table alone: no input file is opened or even
+  needs to exist.  The lists are supersets of the ``"wcs"`` ones (an image whose field-centre disc
+  touches the block but none of whose pixels do is kept; the coadd then finds it irrelevant and skips
+  it).  Use it to inspect a production mosaic (``snakemake -n``) before any pixel data is in place,
+  or when reading thousands of headers is too slow.
+
 Strips (DESIGN §3): a strip is ``strip_rows`` consecutive block rows (``iby``), by default
 ``ceil(SCA diagonal / block side) + 1``; an image belongs to the strip of the lowest block row that needs
 it: ``strip = min(iby) // strip_rows``.
@@ -48,11 +57,13 @@ __all__ = [
     "write_plan",
     "read_plan",
     "PLAN_FORMAT",
+    "PLAN_MODES",
 ]
 
 logger = logging.getLogger(__name__)
 
 PLAN_FORMAT = "pyimcom-plan/1"
+PLAN_MODES = ("wcs", "pointing")
 SCA_TABLE_TOLERANCE_DEG = 0.005  # slack for the approximate SCA field-centre table [deg]
 
 
@@ -76,6 +87,10 @@ class PlanSettings:
         Output stem (``OUT``), used for the block file names recorded in the plan.
     strip_rows : int or None
         Block rows per strip; None for `default_strip_rows`. Default: None.
+    mode : {"wcs", "pointing"}
+        ``"wcs"``: candidates tested against the images' WCS footprints (files must exist);
+        ``"pointing"``: candidates from the observation table alone (see the module docstring).
+        Default: ``"wcs"``.
     """
 
     geometry: MosaicGeometry
@@ -85,6 +100,11 @@ class PlanSettings:
     informat: ScienceFormat
     outstem: str
     strip_rows: int | None = None
+    mode: str = "wcs"
+
+    def __post_init__(self):
+        if self.mode not in PLAN_MODES:
+            raise PyIMCOMValueError(f"plan mode must be one of {PLAN_MODES}; got {self.mode!r}")
 
     def resolved_strip_rows(self) -> int:
         """``strip_rows``, or the default when it is None."""
@@ -148,6 +168,8 @@ class _ImageCache:
 
 
 def _block_images(obs, settings, ibx, iby, cache, box) -> list[tuple[int, int]]:
+    if settings.mode == "pointing":
+        return candidate_images(obs, settings, ibx, iby)
     out_wcs = settings.geometry.block_wcs(ibx, iby)
     images = []
     for obsid, sca in candidate_images(obs, settings, ibx, iby):
@@ -173,7 +195,7 @@ def block_images(obs: ObsTable, settings: PlanSettings, ibx: int, iby: int) -> l
     -------
     list of tuple of int
         Sorted ``(obsid, sca)`` pairs whose science file exists and has pixels in the block's padded
-        region grown by INPAD.
+        region grown by INPAD (mode ``"wcs"``), or the pointing candidates (mode ``"pointing"``).
     """
     return _block_images(obs, settings, ibx, iby, _ImageCache(settings), block_box(settings))
 
@@ -235,7 +257,7 @@ def make_plan(obs: ObsTable, settings: PlanSettings) -> dict:
         image_list.append({"obsid": obsid, "sca": sca, "strip": lowest_row // rows, "blocks": sorted(subs)})
     return {
         "format": PLAN_FORMAT,
-        "mosaic": {"nblock": nb, "strip_rows": rows, "n_strips": math.ceil(nb / rows)},
+        "mosaic": {"nblock": nb, "strip_rows": rows, "n_strips": math.ceil(nb / rows), "mode": settings.mode},
         "blocks": blocks,
         "images": image_list,
     }

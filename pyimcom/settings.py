@@ -49,8 +49,8 @@ def target_area(cfg: Config) -> TargetArea:
     return TargetArea(mosaic_geometry(cfg), cfg.inpad_out_px, cfg.use_filter)
 
 
-def plan_settings(cfg: Config, strip_rows: int | None = None) -> PlanSettings:
-    """The planner's settings for a configuration."""
+def plan_settings(cfg: Config, strip_rows: int | None = None, mode: str = "wcs") -> PlanSettings:
+    """The planner's settings for a configuration (``mode``: see `pyimcom.plan.PlanSettings`)."""
     return PlanSettings(
         geometry=mosaic_geometry(cfg),
         margin_out_px=cfg.inpad_out_px,
@@ -59,6 +59,7 @@ def plan_settings(cfg: Config, strip_rows: int | None = None) -> PlanSettings:
         informat=get_format(cfg.informat),
         outstem=cfg.outstem,
         strip_rows=strip_rows,
+        mode=mode,
     )
 
 

@@ -21,7 +21,7 @@ from .cache import mask_path, stack_path
 from .config import Config
 from .errors import ConfigError, InputFileError
 from .geometry import block_filename
-from .instrument import PIXSCALE_ARCSEC, filter_name
+from .instrument import filter_name
 from .io.labnoise import labnoise_path
 from .io.psf import psf_path
 from .io.science import get_format
@@ -258,17 +258,6 @@ class WorkflowContext:
     def coadd_settings(self) -> str:
         """Every keyword of the PyIMCOM JSON, as canonical text (a change reruns the blocks)."""
         return json.dumps(self.cfg.to_dict(), sort_keys=True)
-
-    def coadd_mem_mb(self, attempt: int = 1) -> int:
-        """Memory estimate of one block job [MB]: the stamp system (A, its factor, b, T) and caches.
-
-        Uses ``n ~ 10 exposures x ((n2 dθ + 2 INPAD) / 0.11")^2`` input pixels per stamp.
-        """
-        cfg = self.cfg
-        side = (cfg.n2 * cfg.dtheta_arcsec + 2 * cfg.inpad_arcsec) / PIXSCALE_ARCSEC
-        n = 10 * side**2
-        m = cfg.m_out_px * cfg.n_out
-        return int(attempt * (1500 + (3 * 8 * n * n + 4 * 8 * m * n) / 1e6))
 
     def plan_path(self) -> str:
         """Path of the plan file."""

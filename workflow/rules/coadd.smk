@@ -15,9 +15,10 @@ rule coadd_block:
         config=config["pyimcom_config"],
         # every keyword of the PyIMCOM JSON: any change reruns the blocks
         settings=CTX.coadd_settings(),
-    threads: 2
+    threads: resources.coadd_threads(CFG)
     resources:
-        mem_mb=lambda wildcards, attempt: CTX.coadd_mem_mb(attempt),
+        mem_mb=lambda wildcards, attempt: resources.coadd_mem_mb(CFG, attempt),
+        runtime=lambda wildcards, threads, attempt: resources.coadd_runtime_min(CFG, threads, attempt),
     shell:
-        "NUMBA_NUM_THREADS={threads} pyimcom coadd {params.config} --block {wildcards.ibx} {wildcards.iby} "
+        THREADS_ENV + " pyimcom coadd {params.config} --block {wildcards.ibx} {wildcards.iby} "
         "--plan {input.plan} > {log} 2>&1"

@@ -21,6 +21,9 @@ if CTX.uses_layer_cache:
         group:
             get_layer_group
         threads: 1
+        resources:
+            mem_mb=lambda wildcards, attempt: resources.layer_mem_mb(CFG, attempt),
+            runtime=lambda wildcards, attempt: resources.layer_runtime_min(CFG, attempt),
         shell:
-            "NUMBA_NUM_THREADS={threads} pyimcom layers {params.config} --obsid {wildcards.obsid} "
+            THREADS_ENV + " pyimcom layers {params.config} --obsid {wildcards.obsid} "
             "--sca {wildcards.sca} > {log} 2>&1"
