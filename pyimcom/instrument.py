@@ -56,7 +56,7 @@ N_READOUT_CHANNELS = 32  # readout channels across the raw SCA frame (x directio
 N_SCA = 18  # number of SCAs in the WFI focal plane
 OBSCURATION = 0.31  # linear central obscuration of the telescope pupil [dimensionless]
 FPA_PIXEL_PITCH_MM = 0.01  # pixel pitch in the focal plane [mm]
-FPA_RADIUS_MM = 151.0713  # radius of the circle circumscribing the focal plane [mm]
+FPA_RADIUS_MM = 151.07129575137697  # radius of the circle circumscribing the focal plane [mm]
 SCA_DIAGONAL_ARCSEC = 636.0  # diagonal of one SCA on the sky, rounded as in the run guide [arcsec]
 
 # Filter table (reference codes).  Codes 7, 8, 9 are not imaging filters.

@@ -34,7 +34,14 @@ from ..errors import PyIMCOMValueError
 from ..instrument import PIXSCALE_ARCSEC
 from .points import _check_resolution, _check_shape, _finite_float
 
-__all__ = ["GSSTAR_MARGIN_PIX", "LANCZOS_ORDER", "NEST_SOURCE_DTYPE", "nested_candidates", "gsstar_layer"]
+__all__ = [
+    "GSSTAR_MARGIN_PIX",
+    "LANCZOS_ORDER",
+    "NEST_SOURCE_DTYPE",
+    "nested_candidates",
+    "draw_stars",
+    "gsstar_layer",
+]
 
 GSSTAR_MARGIN_PIX = 16  # star selection margin around the SCA (report §1.5.1, stars) [native pixels]
 LANCZOS_ORDER = 32  # order of the Lanczos x-interpolant of the PSF profile [PSF samples]
@@ -122,8 +129,11 @@ def nested_candidates(nside_hp: int, wcs, shape: tuple[int, int], margin_px: flo
     return ipix[keep], ra[keep], dec[keep], x[keep], y[keep]
 
 
-def _psf_profile(psf, ov, x, y, force_k):
-    """GalSim profile of one PSF array in native-pixel units (sample scale 1/ov); None if all zero."""
+def _psf_profile(psf, ov, x, y, force_k, pad_factor=4.0):
+    """GalSim profile of one PSF array in native-pixel units (sample scale 1/ov); None if all zero.
+
+    ``pad_factor`` only matters for k-space (FFT) drawing, e.g. a PSF convolved with a galaxy.
+    """
     psf = np.asarray(psf, dtype=np.float64)
     if psf.ndim != 2 or not np.all(np.isfinite(psf)):
         raise PyIMCOMValueError(f"psf_at must return a finite 2-D array; got shape {psf.shape} at ({x}, {y})")
@@ -137,6 +147,7 @@ def _psf_profile(psf, ov, x, y, force_k):
         galsim.Image(np.ascontiguousarray(psf), scale=1.0 / ov),
         x_interpolant=galsim.Lanczos(LANCZOS_ORDER),
         normalization="flux",
+        pad_factor=pad_factor,
         _force_stepk=stepk,
         _force_maxk=maxk,
     )
@@ -145,6 +156,60 @@ def _psf_profile(psf, ov, x, y, force_k):
 def _stamp_half(psf_shape, ov):
     """Half side of the drawing stamp [native pixels]: PSF half-width plus interpolant support, +1."""
     return int(math.ceil((max(psf_shape) / 2.0 + LANCZOS_ORDER) / ov)) + 1
+
+
+def _check_ov(ov) -> float:
+    ov = _finite_float("ov", ov)
+    if ov <= 0:
+        raise PyIMCOMValueError(f"ov must be > 0 [samples per native pixel]; got {ov!r}")
+    return ov
+
+
+def draw_stars(shape, x, y, flux, psf_at: Callable[[float, float], np.ndarray], ov: float) -> np.ndarray:
+    """Draw point sources of the given fluxes with GalSim (`gsstar_layer` draws unit fluxes).
+
+    Each star is the `galsim.InterpolatedImage` of ``psf_at(x, y)`` (Lanczos(32), sample scale
+    ``1/ov`` native pixel) scaled by its flux, drawn ``method="no_pixel"`` at ``center=(x, y)`` on a
+    stamp of half side ``ceil((max(N)/2 + 32)/ov) + 1`` pixels (its whole support) and added.  Stars
+    with zero flux or an all-zero PSF are skipped; the FFT step/max k of the first profile are reused.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        ``(ny, nx)`` [native pixels].
+    x, y, flux : array_like, shape (m,)
+        Positions [0-based native pixels] and fluxes [units of the PSF sum].
+    psf_at : callable
+        ``psf_at(x, y) -> ndarray``: the drawing PSF at an image position.
+    ov : float
+        Oversampling of the PSF array [samples per native pixel], > 0.
+
+    Returns
+    -------
+    ndarray, shape (ny, nx), float32
+    """
+    ny, nx = _check_shape(shape)
+    ov = _check_ov(ov)
+    canvas = galsim.ImageF(galsim.BoundsI(0, nx - 1, 0, ny - 1), scale=1.0)  # 0-based bounds
+    force_k = None
+    for xk, yk, fk in zip(np.asarray(x, float), np.asarray(y, float), np.asarray(flux, float), strict=True):
+        if fk == 0.0:
+            continue
+        psf = psf_at(float(xk), float(yk))
+        prof = _psf_profile(psf, ov, float(xk), float(yk), force_k)
+        if prof is None:
+            continue
+        if force_k is None:
+            force_k = (prof.stepk, prof.maxk)
+        half = _stamp_half(np.shape(psf), ov)
+        ix, iy = int(round(xk)), int(round(yk))
+        bounds = galsim.BoundsI(ix - half, ix + half, iy - half, iy + half) & canvas.bounds
+        if not bounds.isDefined():
+            continue
+        (prof * float(fk)).drawImage(
+            canvas[bounds], method="no_pixel", center=galsim.PositionD(xk, yk), add_to_image=True
+        )
+    return canvas.array.astype(np.float32)
 
 
 def gsstar_layer(
@@ -213,26 +278,10 @@ def gsstar_layer(
     """
     ny, nx = _check_shape(shape)
     n = _check_resolution(resolution_n)
-    ov = _finite_float("ov", ov)
-    if ov <= 0:
-        raise PyIMCOMValueError(f"ov must be > 0 [samples per native pixel]; got {ov!r}")
+    ov = _check_ov(ov)
     ipix, ra, dec, x, y = nested_candidates(2**n, wcs, (ny, nx), GSSTAR_MARGIN_PIX)
-    canvas = galsim.ImageF(galsim.BoundsI(0, nx - 1, 0, ny - 1), scale=1.0)  # 0-based bounds
-    force_k = None
-    for xk, yk in zip(x, y, strict=True):
-        psf = psf_at(float(xk), float(yk))
-        prof = _psf_profile(psf, ov, float(xk), float(yk), force_k)
-        if prof is None:
-            continue
-        if force_k is None:
-            force_k = (prof.stepk, prof.maxk)
-        half = _stamp_half(np.shape(psf), ov)
-        ix, iy = int(round(xk)), int(round(yk))
-        bounds = galsim.BoundsI(ix - half, ix + half, iy - half, iy + half) & canvas.bounds
-        if not bounds.isDefined():
-            continue
-        prof.drawImage(canvas[bounds], method="no_pixel", center=galsim.PositionD(xk, yk), add_to_image=True)
+    image = draw_stars((ny, nx), x, y, np.ones(len(x)), psf_at, ov)
     sources = np.empty(len(ipix), dtype=NEST_SOURCE_DTYPE)
     for name, col in zip(NEST_SOURCE_DTYPE.names, (ipix, ra, dec, x, y), strict=True):
         sources[name] = col
-    return canvas.array.astype(np.float32), sources
+    return image, sources

@@ -72,12 +72,15 @@ def _integer(text: str, what: str, recipe: str) -> int:
 
 
 def _options(parts: list[str], recipe: str) -> tuple[tuple[str, str], ...]:
+    from .galaxy_params import GsextOptions
+
     out = []
     for part in parts:
         key, sep, value = part.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"EXTRAINPUT entry {recipe!r}: option {part!r} must have the form key=value")
         out.append((key.strip().lower(), value.strip()))
+    GsextOptions.from_recipe(out, recipe)  # unknown keys and bad values fail at configuration load
     return tuple(out)
 
 
