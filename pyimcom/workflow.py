@@ -147,6 +147,7 @@ class WorkflowContext:
                 "science": files["science"],
                 "psf": files["psf"],
                 "labnoise": files["labnoise"],
+                "truth": files["truth"],
             }
         else:
             inputs = self.config["inputs"]
@@ -165,6 +166,9 @@ class WorkflowContext:
                 "labnoise": sorted(glob.glob(os.path.join(inputs.get("labnoise_dir", ""), "*.fits")))
                 if inputs.get("labnoise_dir")
                 else [],
+                "truth": sorted(glob.glob(os.path.join(inputs["truth_dir"], "*.fits")))
+                if inputs.get("truth_dir")
+                else [],
             }
         out = {os.path.normpath(cfg.obsfile): sources["obsfile"]}
         sci_dir = self.science_dir()
@@ -172,6 +176,7 @@ class WorkflowContext:
             ("science", sci_dir),
             ("psf", cfg.inpsf_path),
             ("labnoise", os.path.join(cfg.inpath, "labnoise")),
+            ("truth", os.path.dirname(self.truth_path(0, 1))),
         ):
             for src in sources[kind]:
                 out[os.path.normpath(os.path.join(dst_dir, os.path.basename(src)))] = src
@@ -196,6 +201,13 @@ class WorkflowContext:
         cfg = self.cfg
         return os.path.normpath(
             get_format(cfg.informat).science_path(cfg.inpath, filter_name(cfg.use_filter), obsid, sca)
+        )
+
+    def truth_path(self, obsid: int, sca: int) -> str:
+        """Truth image of ``(obsid, sca)`` (``truth`` layer) in the JSON's INDATA layout."""
+        cfg = self.cfg
+        return os.path.normpath(
+            get_format(cfg.informat).truth_path(cfg.inpath, filter_name(cfg.use_filter), obsid, sca)
         )
 
     def psf_path(self, obsid: int) -> str:
@@ -238,6 +250,8 @@ class WorkflowContext:
             files.append(os.path.normpath(psf_path(d, fmt, obsid)))
         if "labnoise" in families:
             files.append(os.path.normpath(labnoise_path(self.cfg.inpath, obsid, sca)))
+        if "truth" in families:
+            files.append(self.truth_path(obsid, sca))
         if settings.pmask:
             files.append(settings.pmask)
         return files

@@ -64,7 +64,7 @@ def test_plan_structure_and_strips(small_survey, small_plan):
         assert img["blocks"] == [b["this_sub"] for b in users]
         # strip_rows = 1: the strip is the lowest block row (iby) that needs the image
         assert img["strip"] == min(b["iby"] for b in users)
-    assert plan["mosaic"] == {"nblock": nb, "strip_rows": 1, "n_strips": nb}
+    assert plan["mosaic"] == {"nblock": nb, "strip_rows": 1, "n_strips": nb, "mode": "wcs"}
 
 
 def test_strip_grouping_with_taller_strips(small_survey):

@@ -29,7 +29,7 @@ from .psf import (
     tophat_pad,
     write_legendre_psf_file,
 )
-from .science import ScienceFormat, format_tags, get_format, write_anlsim_image
+from .science import ScienceFormat, format_tags, get_format, write_anlsim_image, write_truth_image
 
 __all__ = [
     "atomic_write_text",
@@ -66,4 +66,5 @@ __all__ = [
     "format_tags",
     "get_format",
     "write_anlsim_image",
+    "write_truth_image",
 ]

@@ -21,6 +21,7 @@ from ..errors import ConfigError, InputFileError
 from ..io.labnoise import labnoise_path, read_labnoise
 from ..io.psf import InputPSF, psf_path
 from ..io.science import get_format
+from .filelayers import skyerr_layer, truth_layer
 from .masks import image_mask
 from .noise import one_over_f_noise, white_noise
 from .recipes import parse_recipes
@@ -89,17 +90,34 @@ def _layer(recipe, image, settings: LayerSettings, ny: int, nx: int) -> np.ndarr
     if fam == "labnoise":
         path = labnoise_path(settings.indir, image.obsid, image.sca)
         return read_labnoise(path, nside=nx)
-    if fam in ("cstar", "nstar", "gsstar"):
+    if fam == "truth":
+        fmt, ident = get_format(settings.informat), (settings.filter_name, image.obsid, image.sca)
+        return truth_layer(fmt, settings.indir, *ident, (ny, nx), scale=args[0])
+    if fam == "skyerr":
+        return skyerr_layer(get_format(settings.informat), image.path, (ny, nx))
+    if fam in ("cstar", "nstar", "gsstar", "gstrstar", "gsfdstar", "gsext", "gsextchrom"):
         return _point_sources(recipe, image, settings, ny, nx)
     raise ConfigError(f"EXTRAINPUT entry {recipe.text!r}: the {fam!r} layer recipe is not implemented yet")
 
 
 def _point_sources(recipe, image, settings: LayerSettings, ny: int, nx: int) -> np.ndarray:
+    from .galaxy_params import GsextOptions
+    from .galsim_ext import gsext_layer, gsfdstar_layer, gstrstar_layer
     from .galsim_stars import gsstar_layer
     from .points import cstar_layer, nstar_layer
 
     d, fmt, ov = settings.draw_psf
     psf = InputPSF(psf_path(d, fmt, image.obsid), fmt, ov, (ny, nx))
+    fam, args, wcs, sca = recipe.family, recipe.args, image.wcs, image.sca
+    if fam in ("gsext", "gsextchrom"):
+        opts = GsextOptions.from_recipe(args[-1], recipe.text)
+        if fam == "gsextchrom":  # <psfdir> holds the same file layout, format and oversampling
+            psf = InputPSF(psf_path(args[1], fmt, image.obsid), fmt, ov, (ny, nx))
+        return gsext_layer(wcs, (ny, nx), args[0], opts, lambda x, y: psf.at(sca, x, y), ov)[0]
+    if fam == "gstrstar":
+        return gstrstar_layer(wcs, (ny, nx), args[0], sca, lambda x, y: psf.at(sca, x, y), ov)[0]
+    if fam == "gsfdstar":
+        return gsfdstar_layer(wcs, (ny, nx), args[0], args[1], sca, lambda x, y: psf.at(sca, x, y), ov)[0]
     draw = gsstar_layer if recipe.family == "gsstar" else cstar_layer
     img, _ = draw(image.wcs, (ny, nx), recipe.args[0], lambda x, y: psf.at(image.sca, x, y), ov)
     if recipe.family in ("cstar", "gsstar"):

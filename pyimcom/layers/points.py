@@ -23,7 +23,7 @@ import healpy as hp
 import numpy as np
 
 from ..errors import PyIMCOMValueError
-from ..instrument import PIXSCALE_ARCSEC, SCA_NSIDE
+from ..instrument import PIXSCALE_ARCSEC
 from ..interp import interpolate_points
 from .noise import noise_seed
 
@@ -53,7 +53,6 @@ SOURCE_DTYPE = np.dtype(
     ]
 )
 """Record of one drawn star: RING index, (RA, Dec) [deg], SCA position (x, y) [0-based pixels]."""
-
 
 
 def _finite_float(name: str, value) -> float:
@@ -331,7 +330,7 @@ def cstar_layer(
     resolution_n: int,
     psf_at: Callable[[float, float], np.ndarray],
     ov: float,
-    radius_arcsec: float = SCA_NSIDE * PIXSCALE_ARCSEC,
+    radius_arcsec: float | None = None,
 ):
     """Build the ``cstar<n>`` layer: unit-flux stars at HEALPix RING pixel centres.
 
@@ -353,8 +352,11 @@ def cstar_layer(
     ov : float
         Oversampling factor of the drawing PSF [samples per native pixel], > 0.
     radius_arcsec : float, optional
-        Selection radius around the image centre [arcsec], > 0.  Default: the SCA side length,
-        ``SCA_NSIDE * PIXSCALE_ARCSEC`` (≈ 449.7 arcsec).
+        Selection radius around the image centre [arcsec], > 0.  Default: the image side length
+        ``nx * PIXSCALE_ARCSEC`` (the reference's 449.7 arcsec for a 4088-px SCA), at least the
+        half-diagonal plus the 64-px drawing box (``(nx / sqrt(2) + 66) * PIXSCALE_ARCSEC``) so
+        small simulated SCAs get every star whose box overlaps them, and no far-off star whose
+        position a distorted WCS cannot invert.
 
     Returns
     -------
@@ -384,6 +386,8 @@ def cstar_layer(
     """
     ny, nx = _check_shape(shape)
     n = _check_resolution(resolution_n)
+    if radius_arcsec is None:
+        radius_arcsec = max(float(nx), nx / math.sqrt(2.0) + 66.0) * PIXSCALE_ARCSEC
     radius_arcsec = _finite_float("radius_arcsec", radius_arcsec)
     if radius_arcsec <= 0:
         raise PyIMCOMValueError(f"radius_arcsec must be > 0 [arcsec]; got {radius_arcsec!r}")

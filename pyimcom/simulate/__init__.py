@@ -10,6 +10,9 @@
   ``ov`` (anlsim normalisation: flux per native-pixel area, i.e. summing to ``ov**2``);
 * ``labnoise/slope_{obsid}_{sca}.fits`` -- lab dark "slope" images including the reference-pixel
   border (``sca_nside + 8`` square);
+* ``truth/Roman_WAS_truth_{F}_{obsid}_{sca}.fits`` -- the noiseless scene (primary HDU, float32,
+  electrons per pixel per exposure, no sky): the science image minus ``SKY_MEAN`` minus the noise;
+  read by the ``truth`` layer;
 * ``catalog.fits`` -- the objects that were drawn.
 
 Everything is a deterministic function of `SurveySettings` (including the seed) and the `TargetArea`.
@@ -30,7 +33,7 @@ from ..io.fitsutil import atomic_write
 from ..io.labnoise import write_labnoise
 from ..io.obstable import write_obs_table
 from ..io.psf import write_legendre_psf_file
-from ..io.science import write_anlsim_image
+from ..io.science import write_anlsim_image, write_truth_image
 from .optics import CornerPSFs, make_corner_psfs
 from .scene import Catalog, SCARenderer, make_catalog
 from .survey import (
@@ -52,6 +55,8 @@ __all__ = [
     "survey_files",
     "simulate_survey",
     "corner_psfs",
+    "render_image",
+    "render_scene",
 ]
 
 logger = logging.getLogger(__name__)
@@ -63,8 +68,8 @@ def survey_files(layout: SurveyLayout) -> dict[str, list[str]]:
     Returns
     -------
     dict
-        Keys ``obsfile``, ``science``, ``psf``, ``labnoise``, ``catalog``; values are lists of paths
-        relative to the output directory.
+        Keys ``obsfile``, ``science``, ``psf``, ``labnoise``, ``truth``, ``catalog``; values are lists of
+        paths relative to the output directory.
     """
     f = layout.filter_name
     return {
@@ -72,6 +77,7 @@ def survey_files(layout: SurveyLayout) -> dict[str, list[str]]:
         "science": [f"simple/Roman_WAS_simple_model_{f}_{o}_{s}.fits" for o, s in layout.images],
         "psf": [f"psf/psf_polyfit_{e.obsid}.fits" for e in layout.exposures],
         "labnoise": [f"labnoise/slope_{o}_{s}.fits" for o, s in layout.images],
+        "truth": [f"truth/Roman_WAS_truth_{f}_{o}_{s}.fits" for o, s in layout.images],
         "catalog": ["catalog.fits"],
     }
 
@@ -117,10 +123,11 @@ def _write_catalog(cat: Catalog, path: str) -> None:
     atomic_write(fits.HDUList([fits.PrimaryHDU(), hdu]), path)
 
 
-def render_image(
-    layout: SurveyLayout, obsid: int, sca: int, catalog: Catalog, noise: bool = True
-) -> np.ndarray:
-    """Science image (with sky) of ``(obsid, sca)``, float32 ``[ny, nx]`` [electrons per pixel]."""
+def render_scene(layout: SurveyLayout, obsid: int, sca: int, catalog: Catalog) -> np.ndarray:
+    """Noiseless scene of ``(obsid, sca)`` without sky, float32 ``[ny, nx]`` [electrons per pixel].
+
+    This is the truth image the survey writes (``truth/Roman_WAS_truth_{F}_{obsid}_{sca}.fits``).
+    """
     st = layout.settings
     n = st.sca_nside
     wcs = WCS(layout.header(obsid, sca))
@@ -132,13 +139,30 @@ def render_image(
         renderer.draw(
             signal, x[k], y[k], catalog.flux_e[k], catalog.hlr_arcsec[k], catalog.g1[k], catalog.g2[k]
         )
+    return signal
+
+
+def _observe(layout: SurveyLayout, obsid: int, sca: int, signal: np.ndarray, noise: bool) -> np.ndarray:
+    """Science image: ``signal`` plus sky plus (optionally) sky, read and shot noise."""
+    st = layout.settings
     sky = st.sky_rate_e_s * st.exptime_s
     image = signal + np.float32(sky)
     if noise:
         rng = st.rng(STREAM_NOISE, obsid, sca)
         sigma = np.sqrt(np.float32(sky + st.read_noise_e**2) + np.maximum(signal, 0))
-        image += rng.standard_normal((n, n), dtype=np.float32) * sigma
+        image += rng.standard_normal(signal.shape, dtype=np.float32) * sigma
     return image
+
+
+def render_image(
+    layout: SurveyLayout, obsid: int, sca: int, catalog: Catalog, noise: bool = True
+) -> np.ndarray:
+    """Science image (with sky) of ``(obsid, sca)``, float32 ``[ny, nx]`` [electrons per pixel].
+
+    It is `render_scene` plus the sky level (``SKY_MEAN``) plus, with ``noise``, Gaussian noise of
+    variance sky + read noise squared + signal.
+    """
+    return _observe(layout, obsid, sca, render_scene(layout, obsid, sca, catalog), noise)
 
 
 def _labnoise(layout: SurveyLayout, obsid: int, sca: int) -> np.ndarray:
@@ -202,8 +226,10 @@ def simulate_survey(
         write_legendre_psf_file(os.path.join(outdir, files["psf"][k]), cubes, settings.ov, exp.obsid)
     sky = settings.sky_rate_e_s * settings.exptime_s
     for k, (obsid, sca) in enumerate(layout.images):
-        image = render_image(layout, obsid, sca, catalog, noise=noise)
+        scene = render_scene(layout, obsid, sca, catalog)
+        image = _observe(layout, obsid, sca, scene, noise)
         write_anlsim_image(os.path.join(outdir, files["science"][k]), image, layout.header(obsid, sca), sky)
+        write_truth_image(os.path.join(outdir, files["truth"][k]), scene)
         write_labnoise(os.path.join(outdir, files["labnoise"][k]), _labnoise(layout, obsid, sca))
         dt = time.monotonic() - t0
         logger.info(

@@ -1,5 +1,5 @@
 # Inputs: the built-in synthetic survey, and symbolic links that lay out the inputs as the
-# PyIMCOM JSON expects (OBSFILE, INDATA/simple, INDATA/labnoise, INPSF).
+# PyIMCOM JSON expects (OBSFILE, INDATA/simple, INDATA/labnoise, INDATA/truth, INPSF).
 
 if CTX.simulate:
     SIM_FILES = CTX.simulated_files()
@@ -11,6 +11,7 @@ if CTX.simulate:
             science=SIM_FILES["science"],
             psf=SIM_FILES["psf"],
             labnoise=SIM_FILES["labnoise"],
+            truth=SIM_FILES["truth"],
         log:
             "logs/simulate_survey.log",
         benchmark:
