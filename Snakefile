@@ -13,6 +13,8 @@ include: "workflow/rules/inputs.smk"
 include: "workflow/rules/plan.smk"
 include: "workflow/rules/layers.smk"
 include: "workflow/rules/coadd.smk"
+include: "workflow/rules/truth.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

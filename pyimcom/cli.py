@@ -110,6 +110,21 @@ def _cmd_layers(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_truthcat(args: argparse.Namespace) -> int:
+    from .config import Config
+    from .truthcats import gen_truthcats_from_cfg
+
+    gen_truthcats_from_cfg(Config(args.config), args.output)  # logs the path
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .diagnostics.run import main as report_main
+
+    rest = list(args.report_args)
+    return report_main(rest[1:] if rest[:1] == ["--"] else rest)
+
+
 def _cmd_config(args: argparse.Namespace) -> int:
     from .config import Config
 
@@ -208,6 +223,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--obsid", type=int, required=True, help="observation ID (row of the obs table)")
     p.add_argument("--sca", type=int, required=True, help="SCA number 1..18")
     p.set_defaults(func=_cmd_layers)
+
+    p = sub.add_parser(
+        "truthcat",
+        help="write the truth catalogue of the injected objects ({OUT}_TruthCat.fits)",
+        description="Write the truth catalogue of the mosaic of CONFIG: one table TRUTH<n> per HEALPix "
+        "resolution of the cstar/nstar/gs* layers, every block, computed from the configuration alone "
+        "(no block file is read).",
+    )
+    p.add_argument("config", help="PyIMCOM configuration JSON")
+    p.add_argument("-o", "--output", default=None, help="file to write (default: {OUT}_TruthCat.fits)")
+    p.set_defaults(func=_cmd_truthcat)
+
+    p = sub.add_parser(
+        "report",
+        help="write the diagnostic report of a mosaic (PDF, LaTeX source, data)",
+        description="Same as `python3 -m pyimcom.diagnostics.run BLOCK_FILE STEM [options]`; "
+        "`pyimcom report -- --help` lists its options.",
+    )
+    p.add_argument("report_args", nargs=argparse.REMAINDER, help="BLOCK_FILE STEM [options]")
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser(
         "config",

@@ -115,7 +115,7 @@ def test_tiny_mosaic_on_slurm_equals_local_run(tmp_path):
     local_wd = _copy_workflow(tmp_path / "local_run")
     _run(local_wd, "--cores", "2")
     names = sorted(p.name for p in (tmp_path / "local_run" / "results" / "blocks").glob("*.fits"))
-    assert len(names) == 4
+    assert len(names) == 5  # 4 blocks and the truth catalogue
     for name in names:
         with (
             fits.open(tmp_path / "local_run" / "results" / "blocks" / name) as a,

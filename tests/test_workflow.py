@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from pyimcom.errors import ConfigError
+from pyimcom.io.labnoise import labnoise_path
 from pyimcom.workflow import WorkflowContext, link_file, validate_workflow_config
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -72,7 +73,8 @@ def test_link_map_follows_the_json_layout():
     science = [d for d in links if d.startswith("results/inputs/simple/Roman_WAS_simple_model_H158_")]
     psf = [d for d in links if re.fullmatch(r"results/inputs/psf/psf_polyfit_\d+\.fits", d)]
     lab = [d for d in links if re.fullmatch(r"results/inputs/labnoise/slope_\d+_\d+\.fits", d)]
-    assert len(science) == len(lab) > 0 and len(psf) == 4  # 2 passes x 2 dithers
+    truth = [d for d in links if re.fullmatch(r"results/inputs/truth/Roman_WAS_truth_H158_\d+_\d+\.fits", d)]
+    assert len(science) == len(lab) == len(truth) > 0 and len(psf) == 4  # 2 passes x 2 dithers
     for dst, src in links.items():
         assert os.path.basename(dst) == os.path.basename(src)
 
@@ -122,7 +124,7 @@ def test_rulegraph_shows_simulate_link_plan(tmp_path):
     names = dict(re.findall(r'^\s*(\d+)\[label = "(\w+)"', dot, re.M))
     edges = {(names[a], names[b]) for a, b in re.findall(r"^\s*(\d+) -> (\d+)", dot, re.M)}
     assert {("simulate_survey", "link_inputs"), ("link_inputs", "plan"), ("plan", "coadd_block")} <= edges
-    assert ("coadd_block", "all") in edges
+    assert {("coadd_block", "report"), ("truth_catalog", "report"), ("report", "all")} <= edges
     if shutil.which("dot"):
         pdf = subprocess.run(["dot", "-Tpdf"], input=dot.encode(), capture_output=True, check=True).stdout
         assert pdf.startswith(b"%PDF")
@@ -134,8 +136,12 @@ def test_run_simulate_link_plan_then_nothing_to_do(tmp_path):
     _snakemake(wd)
     plan = json.loads((tmp_path / "results" / "plan.json").read_text())
     assert len(plan["blocks"]) == 4 and plan["mosaic"]["strip_rows"] == 1
-    blocks = sorted((tmp_path / "results" / "blocks").glob("small_H_*.fits"))
+    blocks = sorted((tmp_path / "results" / "blocks").glob("small_H_??_??.fits"))
     assert [b.name for b in blocks] == [f"small_H_{x:02d}_{y:02d}.fits" for x in range(2) for y in range(2)]
+    assert (tmp_path / "results" / "blocks" / "small_H_TruthCat.fits").is_file()
+    report = tmp_path / "results" / "report"
+    assert (report / "small_main.pdf").read_bytes().startswith(b"%PDF")
+    assert (report / "small_main.tex").is_file() and (report / "small_data").is_dir()
     planned = {(o, s) for b in plan["blocks"] for o, s in b["images"]}
     for obsid, sca in planned:
         link = tmp_path / "results" / "inputs" / "simple" / f"Roman_WAS_simple_model_H158_{obsid}_{sca}.fits"
@@ -147,15 +153,19 @@ def test_run_simulate_link_plan_then_nothing_to_do(tmp_path):
     cfg = json.loads(cfg_path.read_text())
     cfg["KAPPAC"] = [1e-3]
     cfg_path.write_text(json.dumps(cfg, indent=4))
-    assert _job_counts(_snakemake(wd, "-n")) == {"coadd_block": 4, "all": 1}
+    assert _job_counts(_snakemake(wd, "-n")) == {"coadd_block": 4, "report": 1, "all": 1}
     # a new strip height re-plans without re-simulating or re-linking
     counts = _job_counts(_snakemake(wd, "-n", "--config", "strip_rows=2"))
-    assert counts == {"plan": 1, "coadd_block": 4, "all": 1}
+    assert counts == {"plan": 1, "coadd_block": 4, "report": 1, "all": 1}
     # a new layer recipe rebuilds the layer files and the blocks, nothing upstream
     cfg["EXTRAINPUT"] = ["whitenoise1", "cstar14"]
     cfg_path.write_text(json.dumps(cfg, indent=4))
     counts = _job_counts(_snakemake(wd, "-n"))
-    assert set(counts) == {"input_layers", "coadd_block", "all"} and counts["input_layers"] == len(planned)
+    assert set(counts) == {"input_layers", "coadd_block", "truth_catalog", "report", "all"}
+    assert counts["input_layers"] == len(planned)
+    # a new report stem rewrites the report only
+    counts = _job_counts(_snakemake(wd, "-n", "--config", "report_stem=results/report/other"))
+    assert counts == {"report": 1, "all": 1}
     # a change of the mosaic area re-simulates (the survey covers the mosaic grown by INPAD)
     cfg["INPAD"] = 0.6
     cfg_path.write_text(json.dumps(cfg, indent=4))
@@ -173,7 +183,8 @@ def _real_data_config(small_survey, tmp_path, link: bool) -> dict:
     json_path.write_text(json.dumps(cfg, indent=4))
     inputs = {"link": link, "obsfile": os.path.join(inputs_dir, "obs.fits"),
               "science_dir": os.path.join(inputs_dir, "simple"), "psf_dir": os.path.join(inputs_dir, "psf"),
-              "labnoise_dir": os.path.join(inputs_dir, "labnoise")}  # fmt: skip
+              "labnoise_dir": os.path.join(inputs_dir, "labnoise"),
+              "truth_dir": os.path.join(inputs_dir, "truth")}  # fmt: skip
     return {"pyimcom_config": str(json_path), "simulate": {"enabled": False}, "inputs": inputs}
 
 
@@ -183,9 +194,26 @@ def test_real_data_inputs_are_linked_into_the_json_layout(small_survey, tmp_path
     n_img = len(small_survey["layout"].images)
     assert sum("/in/simple/" in d for d in links) == n_img
     assert sum("/in/labnoise/" in d for d in links) == n_img
+    assert sum("/in/truth/Roman_WAS_truth_" in d for d in links) == n_img
     assert sum("/in/psf/psf_polyfit_" in d for d in links) == len(small_survey["layout"].exposures)
     assert links[os.path.normpath(str(tmp_path / "in" / "obs.fits"))].endswith("inputs/obs.fits")
     assert len(ctx.science_inputs()) == n_img and all("/in/simple/" in p for p in ctx.science_inputs())
+
+
+def test_layer_inputs_name_the_files_of_the_recipes(small_survey, tmp_path):
+    config = _real_data_config(small_survey, tmp_path, link=False)
+    with open(config["pyimcom_config"]) as f:
+        cfg = json.load(f)
+    cfg["EXTRAINPUT"] = ["truth,2", "labnoise", "skyerr"]
+    with open(config["pyimcom_config"], "w") as f:
+        json.dump(cfg, f)
+    ctx = WorkflowContext.from_config(config)
+    obsid, sca = small_survey["layout"].images[0]
+    files = ctx.layer_inputs(obsid, sca)
+    truth = os.path.join(small_survey["root"], "inputs", "truth", f"Roman_WAS_truth_H158_{obsid}_{sca}.fits")
+    lab = os.path.normpath(labnoise_path(cfg["INDATA"][0], obsid, sca))
+    assert files == [ctx.science_path(obsid, sca), lab, os.path.normpath(truth)]
+    assert all(os.path.exists(f) for f in files)
 
 
 def test_real_data_in_place_needs_no_links(small_survey, tmp_path):
