@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -155,3 +158,28 @@ def test_parse_nstar_bad(label):
         parse_recipe(label)
     with pytest.raises(ConfigError, match="string"):
         parse_recipe(14)
+
+
+def test_killed_layer_write_leaves_no_finished_looking_file(tmp_path):
+    """A layer job killed (SIGKILL) at the worst moment -- data written, not yet renamed -- leaves
+    only a dot-named temporary: the cache file does not exist, so the stack is rebuilt next time."""
+    stem = str(tmp_path / "cache" / "in_H")
+    code = f"""
+import os, signal
+import numpy as np
+from astropy.wcs import WCS
+from pyimcom.cache import recipe_hash, stack_path, write_stack
+from pyimcom.io import fitsutil
+w = WCS(naxis=2); w.wcs.ctype = ["RA---TAN", "DEC--TAN"]; w.wcs.crval = [60.0, -4.0]
+def die(src, dst):
+    assert os.path.getsize(src) > 0  # everything is written, under the temporary name
+    os.kill(os.getpid(), signal.SIGKILL)
+fitsutil.os.replace = die
+stack = np.ones((2, 16, 16), np.float32)
+write_stack(stack_path({stem!r}, 7, 3), stack, w.to_header(), ["SCI", "whitenoise1"], recipe_hash({{"x": 1}}))
+"""
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == -signal.SIGKILL, res.stderr
+    left = os.listdir(tmp_path / "cache")
+    assert not os.path.exists(stack_path(stem, 7, 3))
+    assert len(left) == 1 and left[0].startswith(".") and left[0].endswith(".tmp")  # not a cache name

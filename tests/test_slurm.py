@@ -96,7 +96,7 @@ def test_slurm_profile_dry_run_groups_layers_per_strip(tmp_path):
 
 
 @pytest.mark.slurm
-def test_tiny_mosaic_on_slurm_equals_local_run(tmp_path):
+def test_tiny_mosaic_on_slurm_equals_local_run(tmp_path, capsys):
     reason = _cluster_state()
     if reason:
         print(f"skipping the SLURM end-to-end test: {reason}")
@@ -104,7 +104,9 @@ def test_tiny_mosaic_on_slurm_equals_local_run(tmp_path):
     slurm_wd = _copy_workflow(tmp_path / "slurm_run")
     fast_polling = {"PYIMCOM_SLURM_INIT_SECONDS": "2", "PYIMCOM_SLURM_POLL_SECONDS": "2"}
     out = _run(slurm_wd, "--profile", "slurm", env_extra=fast_polling)
-    print("\n".join(line for line in out.splitlines() if "submitted with SLURM jobid" in line))
+    with capsys.disabled():  # the CI log shows every sbatch submission
+        print("\nSLURM submissions of the tiny mosaic:")
+        print("\n".join(line for line in out.splitlines() if "submitted with SLURM jobid" in line))
     plan = json.loads((tmp_path / "slurm_run" / "results" / "plan.json").read_text())
     strips = {img["strip"] for img in plan["images"]}
     # one sbatch per strip for all layer jobs, one per block

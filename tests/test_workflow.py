@@ -148,6 +148,9 @@ def test_run_simulate_link_plan_then_nothing_to_do(tmp_path):
         assert link.is_symlink() and link.resolve().is_file()
     assert (tmp_path / "results" / "inputs" / "obs.fits").is_symlink()
     assert "Nothing to be done" in _snakemake(wd, "-n")
+    # a new report stem rewrites the report only
+    counts = _job_counts(_snakemake(wd, "-n", "--config", "report_stem=results/report/other"))
+    assert counts == {"report": 1, "all": 1}
     # a solver-only edit of the PyIMCOM JSON reruns the blocks only
     cfg_path = tmp_path / ".test" / "small.json"
     cfg = json.loads(cfg_path.read_text())
@@ -163,9 +166,6 @@ def test_run_simulate_link_plan_then_nothing_to_do(tmp_path):
     counts = _job_counts(_snakemake(wd, "-n"))
     assert set(counts) == {"input_layers", "coadd_block", "truth_catalog", "report", "all"}
     assert counts["input_layers"] == len(planned)
-    # a new report stem rewrites the report only
-    counts = _job_counts(_snakemake(wd, "-n", "--config", "report_stem=results/report/other"))
-    assert counts == {"report": 1, "all": 1}
     # a change of the mosaic area re-simulates (the survey covers the mosaic grown by INPAD)
     cfg["INPAD"] = 0.6
     cfg_path.write_text(json.dumps(cfg, indent=4))
