@@ -91,6 +91,8 @@ def test_slurm_profile_dry_run_groups_layers_per_strip(tmp_path):
     strips = {img["strip"] for img in plan["images"]}
     groups = set(re.findall(r"Group job (strip\d+)", out))
     assert groups == {f"strip{s:03d}" for s in strips}
+    spelled_out = _run(wd, "--profile", "profiles/slurm", "-n")  # the long form works too
+    assert set(re.findall(r"Group job (strip\d+)", spelled_out)) == groups
     counts = {m[0]: int(m[1]) for m in re.findall(r"^(\w+)\s+(\d+)\s*$", out.split("Job stats:")[1], re.M)}
     assert counts["input_layers"] == len(plan["images"]) and counts["coadd_block"] == 4
 
