@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 
 import numpy as np
 import pytest
@@ -71,6 +72,18 @@ def test_outputs_and_every_section(full_report):
         "H_alpha_0.9_ps_avg.fits",
     ):
         assert f"rep_{suffix}" in names
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed")
+def test_pdf_text_shows_summary_statistics(full_report):
+    _, out, _, root = full_report
+    text = subprocess.run(["pdftotext", os.path.join(root, out.pdf), "-"], capture_output=True, text=True,
+                          check=True).stdout  # fmt: skip
+    for name in SECTION_NAMES:
+        assert name in text
+    for stat in ("RMS_ELLIP_ADAPT", "RMS_SIZE_ERR", "PCT_NOISE_GT2", "MED_SIZE"):
+        assert stat in text
+    assert "Figure" in text  # captions of the embedded figures
 
 
 def test_data_blocks_parse_back(full_report):
