@@ -219,15 +219,6 @@ class WorkflowContext:
         nb = self.cfg.nblock
         return [block_filename(self.cfg.outstem, *divmod(k, nb)) for k in range(nb * nb)]
 
-    @staticmethod
-    def covered_block_files(plan: dict) -> list[str]:
-        """Output files of the blocks whose plan entry lists at least one image, in block order.
-
-        A block that no input image overlaps cannot be coadded (it would stop with an error); the
-        report works on the others and counts it as missing.
-        """
-        return [b["file"] for b in plan["blocks"] if b["images"]]
-
     def block_inputs(self, plan: dict, ibx: int, iby: int) -> dict[str, list[str]]:
         """Input files of one block from its plan entry: science images and PSF files."""
         entry = plan["blocks"][ibx * self.cfg.nblock + iby]

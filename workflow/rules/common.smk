@@ -85,14 +85,6 @@ def get_layer_group(wildcards):
     return name
 
 
-def get_report_blocks(wildcards):
-    """Block files the report reads: every block of the plan that has input images."""
-    blocks = CTX.covered_block_files(_plan())
-    if not blocks:
-        raise ValueError(f"no block of the mosaic has input images (plan {PLAN}); nothing to report")
-    return blocks
-
-
 def get_final_output():
     """The report PDF (it needs every block and the truth catalogue)."""
     return [f"{config['report_stem']}_main.pdf"]

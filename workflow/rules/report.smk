@@ -1,13 +1,11 @@
 # Diagnostic report: one job per mosaic, after every block and the truth catalogue (DAG's last node).
-# Blocks that no input image overlaps are not built (they could not be); the report counts them as
-# missing.
 # Statistics are computed block by block in bounded memory; the PDF is compiled with pdflatex when it
 # is installed, otherwise rendered without LaTeX (with a warning in the log).
 
 
 rule report:
     input:
-        blocks=get_report_blocks,
+        blocks=CTX.block_files(),
         truth=f"{CFG.outstem}_TruthCat.fits",
     output:
         pdf=f"{config['report_stem']}_main.pdf",
@@ -19,7 +17,7 @@ rule report:
         "results/benchmarks/report.tsv"
     params:
         stem=config["report_stem"],
-        first_block=lambda wildcards, input: input.blocks[0],
+        first_block=CTX.block_files()[0],
     threads: 1
     resources:
         mem_mb=lambda wildcards, attempt: resources.report_mem_mb(CFG, attempt),
