@@ -18,7 +18,6 @@ from .engine.block import BlockResult, run_block
 from .engine.inputs import InputImage
 from .engine.partition import partition_block
 from .engine.system import EngineSettings
-from .errors import PyIMCOMError
 from .geometry import MosaicGeometry, block_filename, block_index
 from .instrument import filter_name
 from .io.block_output import write_block
@@ -89,8 +88,9 @@ class BlockJob:
         relevant = [self.images[k] for k in used]
         t1 = time.monotonic()
         logger.info("input pixels: %d from %d images (%.1f s)", pixels.x.size, len(relevant), t1 - t0)
-        if not relevant:
-            raise PyIMCOMError(f"block ({self.ibx}, {self.iby}) has no input pixels: no image overlaps it")
+        if not relevant:  # e.g. a block on the mosaic edge outside the survey: an explicit empty block
+            logger.warning("block (%d, %d) has no input pixels (no image overlaps it): writing an empty "
+                           "block (all layers 0, no weights, U/C = 1)", self.ibx, self.iby)  # fmt: skip
         result = run_block(pixels, relevant, geo, self.ibx, self.iby, stamps, self.settings)
         result.timings["partition"] = t1 - t0
         result.timings["total"] = time.monotonic() - t0
@@ -99,7 +99,8 @@ class BlockJob:
     def write(self, result: BlockResult, relevant: list[InputImage]) -> str:
         """Write the block's output file (atomically) and return its path."""
         cfg = self.cfg
-        ra, dec, pa = (list(col) for col in zip(*(im.pointing_deg for im in relevant), strict=True))
+        pointings = [im.pointing_deg for im in relevant]
+        ra, dec, pa = ([p[k] for p in pointings] for k in range(3))
         indata = {"obsid": [im.obsid for im in relevant], "sca": [im.sca for im in relevant], "ra": ra,
                   "dec": dec, "pa": pa}  # fmt: skip
         maps = {c: result.maps[c] for c in cfg.outmaps}

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
+from astropy.io import fits
 
 from ..config import Config
 from ..errors import InputFileError, PyIMCOMRangeError, PyIMCOMValueError
@@ -37,6 +38,16 @@ __all__ = ["ReportContext", "split_block_name"]
 _BLOCK_NAME_RE = re.compile(
     r"^(?P<stem>.+)_(?P<ibx>\d{2})_(?P<iby>\d{2})(?P<suffix>(?:_map)?\.fits|\.cpr\.fits\.gz)$"
 )
+
+
+def _has_inputs(path: str) -> bool:
+    """True when ``path`` is a block file whose ``INDATA`` table lists at least one input image."""
+    if not os.path.isfile(path):
+        return False
+    try:
+        return int(fits.getheader(path, "INDATA").get("NAXIS2", 0)) > 0
+    except KeyError:  # no INDATA HDU: not a block this package wrote; let the readers complain
+        return True
 
 
 def split_block_name(path: str | os.PathLike) -> tuple[str, str, int, int]:
@@ -207,12 +218,16 @@ class ReportContext:
 
     @cached_property
     def present_blocks(self) -> tuple[tuple[int, int], ...]:
-        """Blocks of `blocks` whose file exists (checked once)."""
-        return tuple(b for b in self.blocks() if os.path.isfile(self.block_path(*b)))
+        """Blocks of `blocks` whose file exists and holds a coadd (checked once).
+
+        An *empty* block -- the file the coadd writes for a block that no input image overlaps
+        (zero rows in its ``INDATA`` table) -- counts as missing: it has no data to report on.
+        """
+        return tuple(b for b in self.blocks() if _has_inputs(self.block_path(*b)))
 
     @property
     def missing_blocks(self) -> tuple[tuple[int, int], ...]:
-        """Blocks of `blocks` whose file does not exist."""
+        """Blocks of `blocks` without a file, or whose file is an empty block."""
         present = set(self.present_blocks)
         return tuple(b for b in self.blocks() if b not in present)
 
