@@ -49,7 +49,7 @@ is_running() {
     local pid
     [ -s "$2" ] || return 1
     pid=$(cat "$2")
-    [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm")" = "$1" ]
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$1" ]
 }
 
 install -d -m 0755 "$RUN_DIR"

@@ -18,7 +18,7 @@ pid_of() {  # pid_of NAME: the pid from NAME's pid file if that process is alive
     local f="$RUN_DIR/$1.pid" pid
     [ -s "$f" ] || return 1
     pid=$(cat "$f")
-    [ -r "/proc/$pid/comm" ] && [ "$(cat "/proc/$pid/comm")" = "$1" ] && echo "$pid"
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$1" ] && echo "$pid"
 }
 
 if [ "$CANCEL" = 1 ] && pid_of slurmctld >/dev/null; then
