@@ -12,6 +12,7 @@ from pyimcom.interp import (
     KERNELS,
     interp_weights,
     interpolate_grid,
+    interpolate_pair_lags,
     interpolate_points,
     interpolate_symmetric,
     kernel_half_width,
@@ -205,6 +206,66 @@ def test_grid_all_columns_invalid_gives_zeros():
     grid = np.ones((20, 20))
     values = interpolate_grid(grid, [[0.5, 30.0], [-1.0, 2.0]], [[9.0], [10.0]])
     npt.assert_array_equal(values, np.zeros((2, 2)))
+
+
+# --- pattern 4: lags between two point sets, one grid per pair ---------------------------------------
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_pair_lags_match_naive_per_pair_grid(kernel):
+    rng = np.random.default_rng(11)
+    grids = rng.uniform(0.5, 1.5, (2, 3, 31, 27))
+    na, nb = 13, 17
+    la, lb = rng.integers(0, 2, na), rng.integers(0, 3, nb)
+    xa, ya = rng.uniform(-4.0, 4.0, na), rng.uniform(-4.0, 4.0, na)
+    xb, yb = rng.uniform(-4.0, 4.0, nb), rng.uniform(-4.0, 4.0, nb)
+    xa[3], yb[5] = np.nan, np.inf  # invalid lags give 0
+    scale, offset = 0.4, 14.0  # lags reach past the valid edges on both sides
+    values = interpolate_pair_lags(grids, la, lb, (xa, ya), (xb, yb), scale, offset, kernel)
+    assert values.shape == (na, nb)
+    dx = (xa[:, None] - xb[None, :]) / scale + offset
+    dy = (ya[:, None] - yb[None, :]) / scale + offset
+    expected = np.empty((na, nb))
+    for i in range(na):
+        for j in range(nb):
+            at = (dx[i, j : j + 1], dy[i, j : j + 1])
+            expected[i, j] = interp2d_naive(grids[la[i], lb[j]], *at, kernel)[0]
+    npt.assert_allclose(values, expected, rtol=1e-12, atol=1e-15)
+    valid = is_valid(kernel, dx, dy, 27, 31)
+    assert np.all(values[~valid] == 0.0)
+    assert 0 < np.count_nonzero(valid) < valid.size
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_pair_lags_symmetric_mirrors_the_upper_triangle(kernel):
+    rng = np.random.default_rng(12)
+    raw = rng.uniform(0.5, 1.5, (2, 2, 29, 29))
+    grids = 0.5 * (raw + raw.transpose(1, 0, 2, 3)[:, :, ::-1, ::-1])  # F[k, l](s) = F[l, k](-s)
+    n = 15
+    la = rng.integers(0, 2, n)
+    x, y = rng.uniform(-5.0, 5.0, n), rng.uniform(-5.0, 5.0, n)
+    values = interpolate_pair_lags(grids, la, la, (x, y), (x, y), 0.5, 14.0, kernel, symmetric=True)
+    assert np.array_equal(values, values.T)
+    full = interpolate_pair_lags(grids, la, la, (x, y), (x, y), 0.5, 14.0, kernel)
+    iu = np.triu_indices(n)
+    npt.assert_array_equal(values[iu], full[iu])
+    npt.assert_allclose(values, full, rtol=1e-12, atol=1e-15)  # the mirror is the transposed lag
+    assert np.count_nonzero(values == 0.0) > 0  # some lags leave the grid
+
+
+def test_pair_lags_errors():
+    grids = np.ones((1, 2, 20, 20))
+    pts = (np.zeros(3), np.zeros(3))
+    with pytest.raises(PyIMCOMValueError, match="lb must index axis of length 2"):
+        interpolate_pair_lags(grids, [0, 0, 0], [0, 2, 1], pts, pts, 1.0, 10.0)
+    with pytest.raises(PyIMCOMValueError, match="la and its positions"):
+        interpolate_pair_lags(grids, [0, 0], [0, 1, 1], pts, pts, 1.0, 10.0)
+    with pytest.raises(PyIMCOMValueError, match="scale must be finite and > 0"):
+        interpolate_pair_lags(grids, [0, 0, 0], [0, 1, 1], pts, pts, 0.0, 10.0)
+    with pytest.raises(PyIMCOMValueError, match="symmetric=True needs the same points"):
+        interpolate_pair_lags(grids, [0, 0, 0], [0, 1, 1], pts, pts, 1.0, 10.0, symmetric=True)
+    with pytest.raises(PyIMCOMValueError, match="grids must be 4-D"):
+        interpolate_pair_lags(grids[0], [0, 0, 0], [0, 1, 1], pts, pts, 1.0, 10.0)
 
 
 # --- errors ------------------------------------------------------------------------------------------

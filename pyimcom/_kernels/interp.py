@@ -214,11 +214,13 @@ def _weights_1d(f, even, odd, w):
 @njit(cache=True)
 def _tap_sum_fixed(grid2d, iy, ix, wx, wy, ntap):
     """Body of `_tap_sum` for ``ntap`` taps (a constant when inlined)."""
+    # unsigned indices: numba then skips its negative-index wraparound test on every load
     total = 0.0
     for a in range(ntap):
         row = 0.0
+        r = np.uint64(iy + a)
         for b in range(ntap):
-            row += wx[b] * grid2d[iy + a, ix + b]
+            row += wx[b] * grid2d[r, np.uint64(ix + b)]
         total += wy[a] * row
     return total
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..geometry import MosaicGeometry
-from ..interp import interpolate_grid, interpolate_points, interpolate_symmetric
+from ..interp import interpolate_grid, interpolate_pair_lags
 from ..linalg import SolverSettings
 from ..psf.overlap import cross_overlap, psf_ffts
 from ..psf.sampling import PSF_PAD, block_to_sca, sample_input_psf, sample_target_psf
@@ -246,30 +246,15 @@ class SystemBuilder:
     def _submatrix_oriented(self, a: int, b: int, ga: int, gb: int) -> np.ndarray:
         st, px = self.settings, self.pixels
         sa, sb = self._inst_slice(a), self._inst_slice(b)
-        out = np.zeros((sa.stop - sa.start, sb.stop - sb.start))
-        if out.size == 0:
-            return out
-        overlaps = self.pair_overlaps.get((ga, gb))
+        na, nb = sa.stop - sa.start, sb.stop - sb.start
+        if na == 0 or nb == 0:
+            return np.zeros((na, nb))
         ma, mb = self.members(ga), self.members(gb)
-        xa, ya, xb, yb = px.x[sa], px.y[sa], px.x[sb], px.y[sb]
-        runs_a, runs_b = _runs(px.image[sa]), _runs(px.image[sb])
-        diagonal = a == b
-        for ka, a0, a1 in runs_a:
-            la = int(np.searchsorted(ma, ka))
-            for kb, b0, b1 in runs_b:
-                if diagonal and b0 < a0:
-                    continue  # filled from the mirror
-                lb = int(np.searchsorted(mb, kb))
-                dx = (xa[a0:a1, None] - xb[None, b0:b1]) / st.dscale + self._off
-                dy = (ya[a0:a1, None] - yb[None, b0:b1]) / st.dscale + self._off
-                grid = overlaps[la, lb]
-                if diagonal and a0 == b0:
-                    block = interpolate_symmetric(grid, dx, dy, st.interp_kernel)
-                else:
-                    block = interpolate_points(grid, dx, dy, st.interp_kernel)
-                out[a0:a1, b0:b1] = block
-                if diagonal and a0 != b0:
-                    out[b0:b1, a0:a1] = block.T
+        la = np.searchsorted(ma, px.image[sa])
+        lb = np.searchsorted(mb, px.image[sb])
+        out = interpolate_pair_lags(self.pair_overlaps.get((ga, gb)), la, lb, (px.x[sa], px.y[sa]),
+                                    (px.x[sb], px.y[sb]), st.dscale, self._off, st.interp_kernel,
+                                    symmetric=a == b)  # fmt: skip
         if st.flatpen:
             nbar = ma.size if ga == gb else np.sqrt(ma.size * mb.size)
             out -= st.flatpen / nbar
