@@ -264,7 +264,7 @@ def interpolate_symmetric(grid, dx, dy, kernel="D5512"):
     return out
 
 
-def interpolate_grid(grid, xs, ys, kernel="D5512"):
+def interpolate_grid(grid, xs, ys, kernel="D5512", out=None):
     """Interpolate a grid on rectilinear sets of positions (pattern 3, "grid mode").
 
     For each set ``i`` the positions are the outer product of a row list ``ys[i]`` and a column list
@@ -281,13 +281,16 @@ def interpolate_grid(grid, xs, ys, kernel="D5512"):
         Row positions of each set [grid samples].
     kernel : str, optional
         Kernel name, one of `KERNELS`.  Default: ``"D5512"``.
+    out : ndarray, shape (npi, nyo * nxo), float64, optional
+        Where to write the values; may be a strided view (e.g. the transpose of a slice of a larger
+        array), which saves a copy.  Default: a new array.
 
     Returns
     -------
     values : ndarray, shape (npi, nyo * nxo), float64
         ``values[i, r * nxo + c]`` is the grid interpolated at ``(xs[i, c], ys[i, r])`` (x fastest), in
         the unit of ``grid``; 0 where the column or row position is invalid (taps off the grid,
-        NaN, inf).
+        NaN, inf).  ``out`` when given.
 
     Raises
     ------
@@ -316,7 +319,12 @@ def interpolate_grid(grid, xs, ys, kernel="D5512"):
             f"xs and ys must have the same number of sets (first dimension npi); got xs {xs_arr.shape} "
             f"and ys {ys_arr.shape}"
         )
-    out = np.empty((xs_arr.shape[0], ys_arr.shape[1] * xs_arr.shape[1]))
+    shape = (xs_arr.shape[0], ys_arr.shape[1] * xs_arr.shape[1])
+    if out is None:
+        out = np.empty(shape)
+    elif not (isinstance(out, np.ndarray) and out.dtype == np.float64 and out.shape == shape):
+        got = (getattr(out, "shape", None), getattr(out, "dtype", type(out)))
+        raise PyIMCOMValueError(f"out must be a float64 array of shape {shape}; got shape and dtype {got}")
     _interp_grid(grid_arr, xs_arr, ys_arr, even, odd, out)
     return out
 

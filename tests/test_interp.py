@@ -202,6 +202,21 @@ def test_grid_matches_points_and_naive(kernel, layout):
     assert 0 < np.count_nonzero(valid) < valid.size
 
 
+def test_grid_writes_into_a_strided_out():
+    rng = np.random.default_rng(4)
+    grid = rng.uniform(0.5, 1.5, (40, 40))
+    xs = rng.uniform(5.0, 30.0, (6, 3))
+    ys = rng.uniform(5.0, 30.0, (6, 4))
+    big = np.full((12, 20), np.nan)
+    view = big[:, 2:8].T  # (6, 12), strided
+    result = interpolate_grid(grid, xs, ys, out=view)
+    assert result is view
+    npt.assert_array_equal(big[:, 2:8].T, interpolate_grid(grid, xs, ys))
+    assert np.all(np.isnan(big[:, :2])) and np.all(np.isnan(big[:, 8:]))
+    with pytest.raises(PyIMCOMValueError, match="out must be a float64 array of shape"):
+        interpolate_grid(grid, xs, ys, out=np.empty((6, 11)))
+
+
 def test_grid_all_columns_invalid_gives_zeros():
     grid = np.ones((20, 20))
     values = interpolate_grid(grid, [[0.5, 30.0], [-1.0, 2.0]], [[9.0], [10.0]])

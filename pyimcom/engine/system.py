@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._kernels.assemble import gather_block
 from ..geometry import MosaicGeometry
 from ..interp import interpolate_grid, interpolate_pair_lags
 from ..linalg import SolverSettings
@@ -268,7 +269,7 @@ class SystemBuilder:
         st, px = self.settings, self.pixels
         inst = self._neighbourhood(j, i)
         sel = select_stamp_pixels(px, self.geometry, j, i, st.rho)
-        local = [idx - self._inst_slice(a).start for idx, a in zip(sel, inst, strict=True)]
+        local = [(idx - self._inst_slice(a).start).astype(np.int64) for idx, a in zip(sel, inst, strict=True)]
         sizes = [len(x) for x in sel]
         offs = np.r_[0, np.cumsum(sizes)]
         n = int(offs[-1])
@@ -278,15 +279,11 @@ class SystemBuilder:
                 if sizes[t] == 0 or sizes[u] == 0:
                     continue
                 a, b = inst[t], inst[u]
-                sub = self.submatrices.get((a, b) if a <= b else (b, a))
-                sub = sub if a <= b else sub.T
-                block = sub[np.ix_(local[t], local[u])]
-                A[offs[t] : offs[t + 1], offs[u] : offs[u + 1]] = block
-                if u != t:
-                    A[offs[u] : offs[u + 1], offs[t] : offs[t + 1]] = block.T
+                sub = self.submatrices.get((a, b) if a <= b else (b, a))  # rows: InStamp min(a, b)
+                gather_block(sub, local[t], local[u], a > b, A, offs[t], offs[u], u != t)
         xo, yo = self.geometry.outstamp_pixels(j, i)
         m = xo.size * yo.size
-        bvec = np.zeros((st.n_out, m, n))
+        bvec = np.empty((st.n_out, m, n))  # every column is written below
         for t, a in enumerate(inst):
             if sizes[t] == 0:
                 continue
@@ -298,9 +295,9 @@ class SystemBuilder:
                 rows = idx[r0:r1]
                 xs = (px.x[rows, None] - xo[None, :]) / st.dscale + self._off
                 ys = (px.y[rows, None] - yo[None, :]) / st.dscale + self._off
-                for o in range(st.n_out):
-                    vals = interpolate_grid(ov_out[lk, o], xs, ys, st.interp_kernel)
-                    bvec[o, :, offs[t] + r0 : offs[t] + r1] = vals.T
+                for o in range(st.n_out):  # written straight into b's columns (a strided view)
+                    interpolate_grid(ov_out[lk, o], xs, ys, st.interp_kernel,
+                                     out=bvec[o, :, offs[t] + r0 : offs[t] + r1].T)  # fmt: skip
         index = np.concatenate(sel) if n else np.zeros(0, dtype=np.int64)
         gx, gy = np.meshgrid(xo, yo)
         pos_out = np.column_stack([gx.ravel(), gy.ravel()]).astype(float)
