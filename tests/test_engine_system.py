@@ -41,13 +41,14 @@ def tiny_survey(tmp_path_factory):
     return cfg
 
 
-def _builder(cfg, window):
+def _builder(cfg, window, reuse_buffers=False):
     job = BlockJob.from_config(cfg, 0, 0)
     geo = job.geometry
     stamps = geo.processing_order(0, 0)
     pixels, used = partition_block(job.images, geo, 0, 0, geo.instamps_needed(stamps), job.cfg.n_inframe)
     settings = dataclasses.replace(job.settings, window=window)
-    return SystemBuilder(pixels, [job.images[k] for k in used], geo, 0, 0, stamps, settings), stamps
+    relevant = [job.images[k] for k in used]
+    return SystemBuilder(pixels, relevant, geo, 0, 0, stamps, settings, reuse_buffers=reuse_buffers), stamps
 
 
 def _pixel_instamp(builder, index):
@@ -69,9 +70,10 @@ def _direct_overlap(builder, g1, k1, g2, k2_or_target):
     return np.pad(cross_overlap(f1, f2, nc), PSF_PAD)
 
 
-@pytest.mark.parametrize("window", [8, 0])  # window 0: every sub-matrix recomputed when needed again
-def test_stamp_system_entries_match_a_direct_computation(tiny_survey, window):
-    builder, stamps = _builder(tiny_survey, window)
+# window 0: every sub-matrix is recomputed when needed again; reused buffers hold earlier stamps' data
+@pytest.mark.parametrize(("window", "reuse"), [(8, False), (0, True)])
+def test_stamp_system_entries_match_a_direct_computation(tiny_survey, window, reuse):
+    builder, stamps = _builder(tiny_survey, window, reuse)
     st, px = builder.settings, builder.pixels
     s = stamps.index((2, 2))  # an inner stamp: all 9 InStamps hold pixels
     for earlier in range(s):  # walk the schedule so that the caches evict and recompute as in a run

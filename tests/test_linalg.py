@@ -105,6 +105,34 @@ def test_non_positive_definite_fallback_warns(system):
     npt.assert_allclose(sol.T[0], expected, rtol=1e-4, atol=1e-5 * abs(expected).max())
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("kappac", [(1e-4,), (1e-5, 1e-4, 1e-3)])
+def test_overwrite_a_gives_the_same_solution(order, kappac):
+    s = physical_system(n=40, side=3, n_out=2, seed=6)
+    settings = SolverSettings(kappac=kappac)
+    expected = solve_cholesky(s["A"], s["b"], s["C"], settings)
+    A = np.array(s["A"], order=order)
+    sol = solve_stamp("Cholesky", A, s["b"], s["C"], settings, overwrite_a=True)
+    for name in ("T", "uc", "sigma", "kappa"):
+        npt.assert_array_equal(getattr(sol, name), getattr(expected, name))
+    assert not np.array_equal(A, s["A"])  # the last factorisation used A's memory
+
+
+def test_overwrite_a_failed_factorisation_restores_a(system):
+    from pyimcom.linalg.cholesky import factor_shifted
+
+    A, C = system["A"], system["C"]
+    lam_min = np.linalg.eigvalsh(A)[0]
+    A_bad = A - (lam_min + 1e-3 * C[0]) * np.eye(len(A))
+    work = A_bad.copy()
+    with pytest.warns(PyIMCOMWarning, match="smallest eigenvalue"):
+        L_in_place = factor_shifted(work, 1e-4 * C[0], overwrite_a=True)
+    with pytest.warns(PyIMCOMWarning, match="smallest eigenvalue"):
+        L_copy = factor_shifted(A_bad, 1e-4 * C[0])
+    npt.assert_array_equal(work, A_bad)  # restored before the repair, which worked on a copy
+    npt.assert_array_equal(np.tril(L_in_place), np.tril(L_copy))
+
+
 def test_no_warning_for_positive_definite(system):
     with warnings.catch_warnings():
         warnings.simplefilter("error")

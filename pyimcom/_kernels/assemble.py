@@ -50,13 +50,23 @@ def gather_block(sub, rows, cols, transpose, out, r0, c0, mirror):
         p1 = min(p0 + _TILE, n_p)
         for q0 in range(0, n_q, _TILE):
             q1 = min(q0 + _TILE, n_q)
-            for p in range(p0, p1):
-                r = rows[p]
+            # unsigned indices: numba then emits no negative-index test per access
+            if transpose:
                 for q in range(q0, q1):
-                    v = sub[cols[q], r] if transpose else sub[r, cols[q]]
-                    tile[p - p0, q - q0] = v
-                    out[r0 + p, c0 + q] = v
+                    src = sub[np.uint64(cols[q])]
+                    for p in range(p0, p1):
+                        tile[np.uint64(p - p0), np.uint64(q - q0)] = src[np.uint64(rows[p])]
+            else:
+                for p in range(p0, p1):
+                    src = sub[np.uint64(rows[p])]
+                    for q in range(q0, q1):
+                        tile[np.uint64(p - p0), np.uint64(q - q0)] = src[np.uint64(cols[q])]
+            for p in range(p0, p1):
+                dst = out[np.uint64(r0 + p)]
+                for q in range(q0, q1):
+                    dst[np.uint64(c0 + q)] = tile[np.uint64(p - p0), np.uint64(q - q0)]
             if mirror:
                 for q in range(q0, q1):
+                    dst = out[np.uint64(c0 + q)]
                     for p in range(p0, p1):
-                        out[c0 + q, r0 + p] = tile[p - p0, q - q0]
+                        dst[np.uint64(r0 + p)] = tile[np.uint64(p - p0), np.uint64(q - q0)]

@@ -115,7 +115,7 @@ def _run(pixels, images, geometry, ibx, iby, stamps, settings) -> BlockResult:
     acc_maps = {c: np.zeros((n_out, side_f, side_f)) for c in MAP_LETTERS}
     inweight = np.zeros((n_out, n_img, lay.n1_padded, lay.n1_padded), dtype=np.float32)
     taper = stamp_taper(lay.n2, lay.fade).ravel()
-    builder = SystemBuilder(pixels, images, geometry, ibx, iby, stamps, settings)
+    builder = SystemBuilder(pixels, images, geometry, ibx, iby, stamps, settings, reuse_buffers=True)
     timings = {"system": 0.0, "solve": 0.0, "products": 0.0}
     t_start = time.monotonic()
     for s, (j, i) in enumerate(stamps):
@@ -123,7 +123,8 @@ def _run(pixels, images, geometry, ibx, iby, stamps, settings) -> BlockResult:
         sys_ = builder.system(s)
         t1 = time.monotonic()
         sol = solve_stamp(settings.linear_algebra, sys_.A, sys_.b, sys_.C, settings.solver,
-                          positions=(sys_.pos_in, sys_.pos_out), rho=settings.rho, n_out=n_out)  # fmt: skip
+                          positions=(sys_.pos_in, sys_.pos_out), rho=settings.rho, n_out=n_out,
+                          overwrite_a=True)  # fmt: skip
         t2 = time.monotonic()
         layers, maps, per_image = _stamp_products(sol, pixels.values[:, sys_.index],
                                                   pixels.image[sys_.index], n_img, taper)  # fmt: skip

@@ -144,11 +144,16 @@ class SystemBuilder:
         OutStamps ``(j, i)`` in processing order.
     settings : EngineSettings
         Engine settings.
+    reuse_buffers : bool
+        Build every stamp's A and b in the same two work arrays (grown as needed), which saves
+        allocating and page-faulting some 400 MB per stamp; a `StampSystem` is then valid only until
+        the next call of `system`.  Default: False.
     """
 
     def __init__(self, pixels: BlockPixels, images, geometry: MosaicGeometry, ibx: int, iby: int,
-                 stamps, settings: EngineSettings):  # fmt: skip
+                 stamps, settings: EngineSettings, reuse_buffers: bool = False):  # fmt: skip
         self.pixels, self.images, self.geometry, self.settings = pixels, images, geometry, settings
+        self._buffers = {} if reuse_buffers else None
         self.stamps = list(stamps)
         self.out_wcs = geometry.block_wcs(ibx, iby)
         self.n_side = geometry.layout.n1_padded + 2
@@ -263,6 +268,16 @@ class SystemBuilder:
         return out
 
     # ---- per stamp ------------------------------------------------------------------------------
+    def _work(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
+        """An uninitialised C-ordered float64 array, in the reused buffer ``name`` if buffers are reused."""
+        if self._buffers is None:
+            return np.empty(shape)
+        size = int(np.prod(shape))
+        buf = self._buffers.get(name)
+        if buf is None or buf.size < size:
+            buf = self._buffers[name] = np.empty(size)
+        return buf[:size].reshape(shape)
+
     def system(self, s: int) -> StampSystem:
         """The linear system of stamp number ``s`` (position in the processing order)."""
         j, i = self.stamps[s]
@@ -273,7 +288,7 @@ class SystemBuilder:
         sizes = [len(x) for x in sel]
         offs = np.r_[0, np.cumsum(sizes)]
         n = int(offs[-1])
-        A = np.empty((n, n))
+        A = self._work("A", (n, n))
         for t in range(9):
             for u in range(t, 9):
                 if sizes[t] == 0 or sizes[u] == 0:
@@ -283,7 +298,7 @@ class SystemBuilder:
                 gather_block(sub, local[t], local[u], a > b, A, offs[t], offs[u], u != t)
         xo, yo = self.geometry.outstamp_pixels(j, i)
         m = xo.size * yo.size
-        bvec = np.empty((st.n_out, m, n))  # every column is written below
+        bvec = self._work("b", (st.n_out, m, n))  # every column is written below
         for t, a in enumerate(inst):
             if sizes[t] == 0:
                 continue

@@ -65,6 +65,7 @@ def solve_stamp(
     positions=None,
     rho: float | None = None,
     n_out: int | None = None,
+    overwrite_a: bool = False,
 ) -> StampSolution:
     """Solve the linear system of one postage stamp with the named kernel.
 
@@ -90,6 +91,9 @@ def solve_stamp(
         Default: None.
     n_out : int or None
         Number of target PSFs, only needed by Empirical when b and C are None.  Default: None.
+    overwrite_a : bool
+        Allow the kernel to destroy A (Cholesky factors in A's memory; the others ignore it).
+        Default: False.
 
     Returns
     -------
@@ -112,7 +116,7 @@ def solve_stamp(
     [[[1.0, 1.0]]]
     """
     if kernel_name == "Cholesky":
-        return solve_cholesky(A, b, C, settings)
+        return solve_cholesky(A, b, C, settings, overwrite_a=overwrite_a)
     if kernel_name == "Eigen":
         return solve_eigen(A, b, C, settings)
     if kernel_name == "Iterative":

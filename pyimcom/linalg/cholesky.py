@@ -32,15 +32,28 @@ def _smallest_eigenvalue(A: np.ndarray) -> float:
     return float(scipy.linalg.eigvalsh(A, subset_by_index=[0, 0], check_finite=False)[0])
 
 
-def factor_shifted(A: np.ndarray, kappa: float) -> np.ndarray:
+def _restore_from_upper(M: np.ndarray, diag: np.ndarray) -> None:
+    """Undo a failed in-place ``dpotrf(lower=1)`` on a symmetric F-ordered ``M`` (upper triangle intact)."""
+    M[...] = np.triu(M, 1)
+    M += M.T
+    M[np.diag_indices_from(M)] = diag
+
+
+def factor_shifted(A: np.ndarray, kappa: float, overwrite_a: bool = False) -> np.ndarray:
     """Lower Cholesky factor of ``A + kappa I``, with the positive-definiteness repair.
 
     Parameters
     ----------
     A : numpy.ndarray
-        Symmetric system matrix, shape (n, n), float64 (not modified).
+        Symmetric system matrix, shape (n, n), float64.
     kappa : float
         Diagonal shift [A units]; the addition is skipped when kappa = 0.
+    overwrite_a : bool
+        Factor in A's own memory when A is contiguous (C or Fortran order; A is symmetric, so a
+        C-ordered A is its own Fortran-ordered transpose): saves a copy of n^2 doubles, and A's
+        content is then destroyed.  If the first factorisation fails, A is restored (from the
+        untouched triangle and the saved diagonal) before the repair.  Default: False (A is not
+        modified).
 
     Returns
     -------
@@ -66,15 +79,21 @@ def factor_shifted(A: np.ndarray, kappa: float) -> np.ndarray:
     """
     diag = np.arange(A.shape[0])
     source = A.T if A.flags.c_contiguous else A  # A is symmetric: copy without transposing memory
+    in_place = overwrite_a and source.flags.f_contiguous and source.dtype == np.float64
     shifts = [kappa]
     for attempt in range(2):
-        M = np.array(source, dtype=np.float64, order="F")
+        if in_place and attempt == 0:
+            M, saved = source, source.diagonal().copy()
+        else:
+            M = np.array(source, dtype=np.float64, order="F")
         if shifts[-1]:
             M[diag, diag] += shifts[-1]
         L, info = lapack.dpotrf(M, lower=1, clean=0, overwrite_a=1)
         if info == 0:
             return L
         if attempt == 0:
+            if in_place:
+                _restore_from_upper(source, saved)
             w0 = _smallest_eigenvalue(A)
             repair = abs(w0) + PD_REPAIR_EPS
             shifts.append(kappa + repair)
@@ -92,7 +111,7 @@ def factor_shifted(A: np.ndarray, kappa: float) -> np.ndarray:
     )
 
 
-def solve_shifted(A: np.ndarray, rhs: np.ndarray, kappa: float) -> np.ndarray:
+def solve_shifted(A: np.ndarray, rhs: np.ndarray, kappa: float, overwrite_a: bool = False) -> np.ndarray:
     """Solve ``T = (A + kappa I)^-1 rhs`` for all rows of ``rhs`` (one factorisation, one solve).
 
     Parameters
@@ -103,6 +122,8 @@ def solve_shifted(A: np.ndarray, rhs: np.ndarray, kappa: float) -> np.ndarray:
         Right-hand sides (e.g. b of one target PSF), shape (m, n), float64.
     kappa : float
         Diagonal shift [A units].
+    overwrite_a : bool
+        Let the factorisation destroy A (see `factor_shifted`).  Default: False.
 
     Returns
     -------
@@ -119,21 +140,22 @@ def solve_shifted(A: np.ndarray, rhs: np.ndarray, kappa: float) -> np.ndarray:
     >>> solve_shifted(np.eye(2), np.array([[2.0, 4.0]]), 1.0).round(12).tolist()
     [[1.0, 2.0]]
     """
-    L = factor_shifted(A, kappa)
+    L = factor_shifted(A, kappa, overwrite_a)
     return scipy.linalg.cho_solve((L, True), rhs.T, check_finite=False).T
 
 
-def _single_kappa(A, b_o, C_o, kappac0):
+def _single_kappa(A, b_o, C_o, kappac0, overwrite_a):
     kappa = kappac0 * C_o
-    T = solve_shifted(A, b_o, kappa)
+    T = solve_shifted(A, b_o, kappa, overwrite_a)
     D = np.einsum("ai,ai->a", b_o, T)
     N = np.einsum("ai,ai->a", T, T)
     return T, 1.0 - (kappa * N + D) / C_o, N, np.full(len(D), kappa)
 
 
-def _multi_kappa(A, b_o, C_o, settings):
+def _multi_kappa(A, b_o, C_o, settings, overwrite_a):
     kappas = np.asarray(settings.kappac) * C_o
-    T_nodes = np.stack([solve_shifted(A, b_o, k) for k in kappas])
+    last = len(kappas) - 1
+    T_nodes = np.stack([solve_shifted(A, b_o, k, overwrite_a and p == last) for p, k in enumerate(kappas)])
     D, N = node_products(T_nodes, b_o)
     E = np.empty_like(N)
     for p in range(len(kappas)):
@@ -145,7 +167,7 @@ def _multi_kappa(A, b_o, C_o, settings):
     return combine_nodes(T_nodes, w), uc, sigma, kappa_c * C_o
 
 
-def solve_cholesky(A, b, C, settings: SolverSettings) -> StampSolution:
+def solve_cholesky(A, b, C, settings: SolverSettings, overwrite_a: bool = False) -> StampSolution:
     """Cholesky kernel: exact solves at one or several kappa nodes.
 
     Parameters
@@ -158,6 +180,9 @@ def solve_cholesky(A, b, C, settings: SolverSettings) -> StampSolution:
         Target self-overlaps Gamma . Gamma, shape (n_out,), float64, > 0.
     settings : SolverSettings
         Uses ``kappac`` (one node: fixed kappa; several: node interpolation), ``ucmin``, ``smax``.
+    overwrite_a : bool
+        Let the last factorisation destroy A (saves a copy of n^2 doubles; see `factor_shifted`).
+        Default: False.
 
     Returns
     -------
@@ -190,9 +215,10 @@ def solve_cholesky(A, b, C, settings: SolverSettings) -> StampSolution:
     T = np.empty((n_out, m, n), dtype=np.float32)
     uc, sigma, kappa = (np.empty((n_out, m)) for _ in range(3))
     for o in range(n_out):
+        last = overwrite_a and o == n_out - 1  # earlier targets still need A
         if settings.nv == 1:
-            T_o, uc[o], sigma[o], kappa[o] = _single_kappa(A, b[o], C[o], settings.kappac[0])
+            T_o, uc[o], sigma[o], kappa[o] = _single_kappa(A, b[o], C[o], settings.kappac[0], last)
         else:
-            T_o, uc[o], sigma[o], kappa[o] = _multi_kappa(A, b[o], C[o], settings)
+            T_o, uc[o], sigma[o], kappa[o] = _multi_kappa(A, b[o], C[o], settings, last)
         T[o] = T_o
     return StampSolution(T=T, uc=uc, sigma=sigma, kappa=kappa)
