@@ -23,6 +23,7 @@ from .instrument import filter_name
 from .io.block_output import write_block
 from .io.obstable import read_obs_table
 from .layers.build import CachedLayerSource
+from .memory import retain_freed_memory
 from .plan import block_images
 from .settings import engine_settings, input_image, layer_settings, mosaic_geometry, plan_settings
 
@@ -77,7 +78,12 @@ class BlockJob:
         return block_filename(self.cfg.outstem, self.ibx, self.iby)
 
     def run(self) -> tuple[BlockResult, list[InputImage]]:
-        """Coadd the block; returns the products and the relevant images (block image order)."""
+        """Coadd the block; returns the products and the relevant images (block image order).
+
+        Switches the process's allocator to keep freed memory (`pyimcom.memory`; set
+        ``PYIMCOM_RETAIN_MEMORY=0`` to prevent it): every stamp reuses the pages of the last one.
+        """
+        retain_freed_memory()
         t0 = time.monotonic()
         geo = self.geometry
         stamps = geo.processing_order(self.ibx, self.iby, self.stop)
