@@ -23,11 +23,11 @@ import time
 from collections import defaultdict
 
 
-def _config(workdir: str, stop: int, threads_note: str) -> dict:
+def _config(workdir: str, stop: int, threads_note: str, n1: int = 4, layers=()) -> dict:
     return {
         "OBSFILE": f"{workdir}/in/obs.fits", "INDATA": [f"{workdir}/in", "anlsim"], "FILTER": 2,
-        "INPSF": [f"{workdir}/in/psf", "anlsim", 8], "EXTRAINPUT": [], "CTR": [60.0, -4.0], "BLOCK": 2,
-        "OUTSIZE": [4, 32, 0.0390625], "PAD": 1, "PADSIDES": "all", "FADE": 3, "STOP": stop,
+        "INPSF": [f"{workdir}/in/psf", "anlsim", 8], "EXTRAINPUT": list(layers), "CTR": [60.0, -4.0],
+        "BLOCK": 2, "OUTSIZE": [n1, 32, 0.0390625], "PAD": 1, "PADSIDES": "all", "FADE": 3, "STOP": stop,
         "OUT": f"{workdir}/out/bench", "OUTPSF": "GAUSSIAN", "EXTRASMOOTH": 0.934254, "NPIXPSF": 48,
         "INPAD": 1.24, "LAKERNEL": "Cholesky", "KAPPAC": [6e-4], "OUTMAPS": "USTN", "RERUN": threads_note,
     }  # fmt: skip
@@ -64,6 +64,15 @@ def main(argv=None) -> int:
         "--threads", type=int, default=2, help="numba and FFT threads (BLAS: set OMP/OPENBLAS)"
     )
     parser.add_argument("--sca-nside", type=int, default=4088, help="SCA size of the simulated survey")
+    parser.add_argument(
+        "--n1",
+        type=int,
+        default=4,
+        help="stamps per block side before padding (80: production size; use --stop)",
+    )
+    parser.add_argument(
+        "--layers", default="", help="EXTRAINPUT layers joined by '+' (e.g. whitenoise1+1fnoise2)"
+    )
     args = parser.parse_args(argv)
 
     import numba
@@ -79,7 +88,9 @@ def main(argv=None) -> int:
 
     numba.set_num_threads(args.threads)
     os.makedirs(args.workdir, exist_ok=True)
-    cfg = Config(json.dumps(_config(os.path.abspath(args.workdir), args.stop, f"threads={args.threads}")))
+    layers = [x for x in args.layers.split("+") if x]
+    config = _config(os.path.abspath(args.workdir), args.stop, f"threads={args.threads}", args.n1, layers)
+    cfg = Config(json.dumps(config))
     if not os.path.exists(os.path.join(args.workdir, "in", "obs.fits")):
         print("simulating the survey ...", file=sys.stderr)
         simulate_survey(
@@ -121,7 +132,9 @@ def main(argv=None) -> int:
     print(f"overhead (everything but LAPACK) per stamp: {(wall - lapack) / n_st:.2f} s "
           f"= {(wall - lapack) / lapack:.2f} x the LAPACK time")  # fmt: skip
     print(f"peak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
-    print(f"sub-matrix cache peak: {result.timings['cache_peak_bytes'] / 2**20:.0f} MiB")
+    peaks = {k: result.timings[f"cache_peak_bytes_{k}"] / 2**20 for k in
+             ("submatrices", "pair_overlaps", "out_overlaps", "ffts")}  # fmt: skip
+    print("cache peaks [MiB]: " + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items()))
     return 0
 
 

@@ -154,6 +154,8 @@ def _run(pixels, images, geometry, ibx, iby, stamps, settings) -> BlockResult:
     layers_out = acc[:, :, crop, crop].astype(np.float32)
     maps_out = {c: acc_maps[c][:, crop, crop] for c in MAP_LETTERS}
     timings["cache_peak_bytes"] = builder.submatrices.peak_bytes
+    for name in ("submatrices", "pair_overlaps", "out_overlaps", "ffts"):
+        timings[f"cache_peak_bytes_{name}"] = getattr(builder, name).peak_bytes
     return BlockResult(layers_out, maps_out, inweight, len(stamps), timings)
 
 
