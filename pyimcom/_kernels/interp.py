@@ -379,20 +379,24 @@ def _grid_row_direct(grid, wy_r, iy, wx, xstart, out_row):
 def _grid_row_separable(grid, wy_r, iy, wx, xstart, xlo, xhi, tmp, out_row):
     """One output row of the grid mode: contract y once over columns ``[xlo, xhi)``, then x per column."""
     ntap = wy_r.shape[0]
-    for ix in range(xlo, xhi):
+    # unsigned indices: numba then skips its negative-index wraparound test on every access
+    lo, hi = np.uint64(xlo), np.uint64(xhi)
+    for ix in range(lo, hi):
         tmp[ix] = 0.0
     for a in range(ntap):
         wa = wy_r[a]
-        for ix in range(xlo, xhi):
-            tmp[ix] += wa * grid[iy + a, ix]
+        src = grid[np.uint64(iy + a)]
+        for ix in range(lo, hi):
+            tmp[ix] += wa * src[ix]
     for c in range(xstart.shape[0]):
         ix = xstart[c]
         if ix < 0:
             out_row[c] = 0.0
             continue
         total = 0.0
+        wc = wx[np.uint64(c)]
         for b in range(ntap):
-            total += wx[c, b] * tmp[ix + b]
+            total += wc[b] * tmp[np.uint64(ix + b)]
         out_row[c] = total
 
 
