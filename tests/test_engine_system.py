@@ -123,3 +123,24 @@ def test_gather_block_matches_fancy_indexing(transpose, mirror):
     written[3:48, 70:137] = True
     written[70:137, 3:48] |= mirror
     assert np.all(np.isnan(out[~written]))
+
+
+def test_cache_misses_replay_the_cache():
+    from pyimcom.engine.cache import ScheduledCache
+
+    rng = np.random.default_rng(3)
+    keys = [set(rng.choice(12, 4, replace=False).tolist()) for _ in range(30)]
+    counts = {}
+    for window in (0, 2, 5, 40):
+        computed, now = [], [0]
+        record = lambda k, c=computed, t=now: c.append((t[0], k))  # noqa: E731
+        cache = ScheduledCache(ScheduledCache.schedule(keys), record, window)
+        for s, ks in enumerate(keys):
+            now[0] = s
+            for k in ks:
+                cache.get(k)
+            cache.advance(s)
+        expected = ScheduledCache.misses(keys, window)
+        assert sorted(computed) == sorted((s, k) for s, ks in enumerate(expected) for k in ks)
+        counts[window] = len(computed)
+    assert counts[0] > counts[2] > counts[40] == 12  # a longer window recomputes less

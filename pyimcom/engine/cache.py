@@ -75,3 +75,24 @@ class ScheduledCache:
                 if not lst or lst[-1] != s:
                     lst.append(s)
         return uses
+
+    @staticmethod
+    def misses(keys_per_stamp, window: int) -> list[set]:
+        """The keys a cache computes at each stamp, if every stamp gets exactly its keys.
+
+        Replays `get` and `advance` of a cache with ``window`` over the schedule; a cache whose values
+        are only needed to compute another cache's entries can then be scheduled on these misses.
+        """
+        keys_per_stamp = [set(k) for k in keys_per_stamp]
+        uses = ScheduledCache.schedule(keys_per_stamp)
+        store: set = set()
+        out = []
+        for s, keys in enumerate(keys_per_stamp):
+            out.append(keys - store)
+            store |= keys
+            for key in list(store):
+                u = uses[key]
+                k = bisect.bisect_right(u, s)
+                if k >= len(u) or u[k] - s > window:
+                    store.discard(key)
+        return out

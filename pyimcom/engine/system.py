@@ -165,16 +165,21 @@ class SystemBuilder:
         self._target_ft = psf_ffts(gammas, st.nfft, st.amppen, st.ov)
         zero = cross_overlap(self._target_ft, self._target_ft, st.nc)[:, st.nc, st.nc]
         self.C = np.asarray(zero, dtype=np.float64)
-        pairs, gpairs, groups = [], [], []
+        # Schedules: the sub-matrices and input-output overlaps are used by the stamps themselves; the
+        # pair overlaps only where a sub-matrix is computed, the PSF transforms only where an overlap
+        # is -- so these two are scheduled on the misses of the caches they feed (less memory held).
+        pairs, groups = [], []
         for j, i in self.stamps:
             inst = self._neighbourhood(j, i)
-            pr = {(a, b) for k, a in enumerate(inst) for b in inst[k:]}
-            pairs.append(pr)
-            gpairs.append({tuple(sorted((self._group(a), self._group(b)))) for a, b in pr})
+            pairs.append({(a, b) for k, a in enumerate(inst) for b in inst[k:]})
             groups.append({self._group(a) for a in inst})
-        sched = ScheduledCache.schedule
         w = settings.window
-        self.ffts = ScheduledCache(sched(groups), self._group_ffts, w)
+        misses = ScheduledCache.misses
+        gpairs = [{tuple(sorted((self._group(a), self._group(b)))) for a, b in pr} for pr in misses(pairs, w)]
+        fft_needs = [{g for gp in gps for g in gp} | grs
+                     for gps, grs in zip(misses(gpairs, w), misses(groups, w), strict=True)]  # fmt: skip
+        sched = ScheduledCache.schedule
+        self.ffts = ScheduledCache(sched(fft_needs), self._group_ffts, w)
         self.out_overlaps = ScheduledCache(sched(groups), self._out_overlap, w)
         self.pair_overlaps = ScheduledCache(sched(gpairs), self._pair_overlap, w)
         self.submatrices = ScheduledCache(sched(pairs), self._submatrix, w)
