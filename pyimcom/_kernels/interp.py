@@ -261,7 +261,61 @@ def _interp_one(grid2d, xp, yp, even, odd, wx, wy):
     return _tap_sum(grid2d, y0 - h, x0 - h, wx, wy)
 
 
-@njit(cache=True, parallel=True)
+# Fused single-point path (`fused_entry`): tap sums may be reassociated and fused so that LLVM vectorises
+# them; no flag that assumes finite values is set, so NaN and infinities keep their IEEE meaning.
+_FASTMATH = {"reassoc", "contract", "nsz"}
+
+
+@njit(cache=True, inline="always")
+def _fused_weights(f, even, odd, w, nhalf, ndeg):
+    """1-D weights of fractional offset ``f`` into ``w[0:2 nhalf]`` (see `pyimcom._kernels.interp`)."""
+    t = f - 0.5
+    u = t * t
+    for k in range(nhalf):
+        e = even[k, ndeg - 1]
+        o = odd[k, ndeg - 1]
+        for p in range(ndeg - 1):
+            e = e * u + even[k, ndeg - 2 - p]
+            o = o * u + odd[k, ndeg - 2 - p]
+        w[k] = e + t * o
+        w[2 * nhalf - 1 - k] = e - t * o
+
+
+@njit(cache=True, inline="always", fastmath=_FASTMATH)
+def fused_entry(flat, base, ny, nx, dx, dy, even, odd, wx, wy, nhalf, ndeg):
+    """One interpolated value of the grid starting at ``flat[base]`` (``ny x nx``), 0 if invalid."""
+    ntap = 2 * nhalf
+    h = nhalf - 1
+    if not (dx >= h and dx < nx - ntap + h + 1 and dy >= h and dy < ny - ntap + h + 1):
+        return 0.0
+    x0 = np.floor(dx)
+    y0 = np.floor(dy)
+    _fused_weights(dx - x0, even, odd, wx, nhalf, ndeg)
+    _fused_weights(dy - y0, even, odd, wy, nhalf, ndeg)
+    start = np.uint64(base + (int(y0) - h) * nx + int(x0) - h)
+    total = 0.0
+    for a in range(ntap):
+        row = 0.0
+        r = start + np.uint64(a * nx)
+        for b in range(ntap):
+            row += wx[b] * flat[r + np.uint64(b)]
+        total += wy[a] * row
+    return total
+
+
+@njit(cache=True, inline="always", fastmath=_FASTMATH)
+def _points_one_layer(flat, ny, nx, x, y, even, odd, out, nhalf, ndeg):
+    """`_interp_points` for one layer on the fused path (``flat`` = the grid, raveled)."""
+    npts = x.shape[0]
+    nchunk = (npts + _CHUNK - 1) // _CHUNK
+    for c in prange(nchunk):
+        wx = np.empty(2 * nhalf)
+        wy = np.empty(2 * nhalf)
+        for p in range(c * _CHUNK, min((c + 1) * _CHUNK, npts)):
+            out[0, p] = fused_entry(flat, 0, ny, nx, x[p], y[p], even, odd, wx, wy, nhalf, ndeg)
+
+
+@njit(cache=True, parallel=True, fastmath=_FASTMATH)
 def _interp_points(grid, x, y, even, odd, out):
     """Pattern 1: scattered points, several layers of one grid.
 
@@ -279,11 +333,22 @@ def _interp_points(grid, x, y, even, odd, out):
     Notes
     -----
     Parallel over chunks of ``_CHUNK`` points; each chunk owns its columns of ``out`` and its weight
-    buffers, so the kernel is race-free.
+    buffers, so the kernel is race-free.  One layer takes the fused path (`fused_entry`); several
+    share each point's weights.
     """
     nlayer, ny, nx = grid.shape
+    nhalf, ndeg = even.shape
+    if nlayer == 1:  # one grid: the fused path, with the tap counts as constants where known
+        flat = grid.reshape(-1)
+        if nhalf == 5 and ndeg == 5:
+            _points_one_layer(flat, ny, nx, x, y, even, odd, out, 5, 5)
+        elif nhalf == 4 and ndeg == 4:
+            _points_one_layer(flat, ny, nx, x, y, even, odd, out, 4, 4)
+        else:
+            _points_one_layer(flat, ny, nx, x, y, even, odd, out, nhalf, ndeg)
+        return
     npts = x.shape[0]
-    ntap = 2 * even.shape[0]
+    ntap = 2 * nhalf
     h = ntap // 2 - 1
     nchunk = (npts + _CHUNK - 1) // _CHUNK
     for c in prange(nchunk):

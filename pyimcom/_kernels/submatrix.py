@@ -21,46 +21,9 @@ A lag is valid when all taps lie on the overlap grid (``h <= lag < n - ntap + h 
 import numpy as np
 from numba import njit, prange
 
+from .interp import _FASTMATH, fused_entry
+
 __all__ = ["pair_submatrix"]
-
-_FASTMATH = {"reassoc", "contract", "nsz"}
-
-
-@njit(cache=True, inline="always")
-def _weights(f, even, odd, w, nhalf, ndeg):
-    """1-D weights of fractional offset ``f`` into ``w[0:2 nhalf]`` (see `pyimcom._kernels.interp`)."""
-    t = f - 0.5
-    u = t * t
-    for k in range(nhalf):
-        e = even[k, ndeg - 1]
-        o = odd[k, ndeg - 1]
-        for p in range(ndeg - 1):
-            e = e * u + even[k, ndeg - 2 - p]
-            o = o * u + odd[k, ndeg - 2 - p]
-        w[k] = e + t * o
-        w[2 * nhalf - 1 - k] = e - t * o
-
-
-@njit(cache=True, inline="always", fastmath=_FASTMATH)
-def _entry(flat, base, ny, nx, dx, dy, even, odd, wx, wy, nhalf, ndeg):
-    """One interpolated value of the grid starting at ``flat[base]`` (``ny x nx``), 0 if invalid."""
-    ntap = 2 * nhalf
-    h = nhalf - 1
-    if not (dx >= h and dx < nx - ntap + h + 1 and dy >= h and dy < ny - ntap + h + 1):
-        return 0.0
-    x0 = np.floor(dx)
-    y0 = np.floor(dy)
-    _weights(dx - x0, even, odd, wx, nhalf, ndeg)
-    _weights(dy - y0, even, odd, wy, nhalf, ndeg)
-    start = np.uint64(base + (int(y0) - h) * nx + int(x0) - h)
-    total = 0.0
-    for a in range(ntap):
-        row = 0.0
-        r = start + np.uint64(a * nx)
-        for b in range(ntap):
-            row += wx[b] * flat[r + np.uint64(b)]
-        total += wy[a] * row
-    return total
 
 
 @njit(cache=True, inline="always", fastmath=_FASTMATH)
@@ -75,7 +38,9 @@ def _row(flat, n_mb, size, nx, la, lb, xa, ya, xb, yb, scale, off, even, odd, di
     for j in range(j0, xb.shape[0]):
         dx = (xi - xb[j]) / scale + off
         dy = (yi - yb[j]) / scale + off
-        out[i, j] = _entry(flat, (row_base + lb[j]) * size, ny, nx, dx, dy, even, odd, wx, wy, nhalf, ndeg)
+        out[i, j] = fused_entry(
+            flat, (row_base + lb[j]) * size, ny, nx, dx, dy, even, odd, wx, wy, nhalf, ndeg
+        )
     if diagonal:
         for j in range(j0 + 1, xb.shape[0]):
             out[j, i] = out[i, j]
