@@ -44,6 +44,20 @@ def test_cross_overlap_matches_direct_correlation(samples, nfft):
         npt.assert_allclose(got, naive_overlap(samples[a], samples[b], NC), rtol=1e-12)
 
 
+@pytest.mark.parametrize("nc", [0, 1, NC])
+def test_cross_overlap_padded_output(samples, nc):
+    ffts = psf_ffts(samples, 32)
+    got = cross_overlap(ffts[1:3], ffts[3:5], nc, pad=3)
+    size = 2 * nc + 1
+    assert got.shape == (2, size + 6, size + 6)
+    for k in range(2):
+        expected = np.pad(naive_overlap(samples[1 + k], samples[3 + k], nc), 3)
+        npt.assert_allclose(got[k], expected, rtol=1e-12, atol=1e-13)
+    assert np.all(got[:, :3] == 0) and np.all(got[:, :, -3:] == 0)
+    with pytest.raises(PyIMCOMValueError, match="pad must be an integer >= 0"):
+        cross_overlap(ffts[0], ffts[1], nc, pad=-1)
+
+
 def test_cross_overlap_lag_direction():
     sa = np.zeros((NSAMP, NSAMP))
     sb = np.zeros((NSAMP, NSAMP))

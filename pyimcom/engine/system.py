@@ -224,27 +224,24 @@ class SystemBuilder:
         arr = apply_psf_knobs(arr, st.psfcirc, st.psfnorm, st.nc) if samples else arr
         return psf_ffts(arr, st.nfft, st.amppen, st.ov)
 
-    def _pad(self, overlaps: np.ndarray) -> np.ndarray:
-        pad = [(0, 0)] * (overlaps.ndim - 2) + [(PSF_PAD, PSF_PAD)] * 2
-        return np.pad(overlaps, pad)
-
     def _pair_overlap(self, key: tuple[int, int]) -> np.ndarray:
         nc = self.settings.nc
         fa = self.ffts.get(key[0])
         if key[0] != key[1]:
-            return self._pad(cross_overlap(fa[:, None], self.ffts.get(key[1])[None, :], nc))
-        # a group with itself: O_lk[s] = O_kl[-s], so only k <= l is transformed
+            return cross_overlap(fa[:, None], self.ffts.get(key[1])[None, :], nc, pad=PSF_PAD)
+        # a group with itself: O_lk[s] = O_kl[-s], so only k <= l is transformed (the padding is
+        # symmetric, so the reversed padded array is the padded reversed one)
         n = fa.shape[0]
         ks, ls = np.triu_indices(n)
-        upper = cross_overlap(fa[ks], fa[ls], nc)
+        upper = cross_overlap(fa[ks], fa[ls], nc, pad=PSF_PAD)
         out = np.empty((n, n) + upper.shape[-2:])
         out[ks, ls] = upper
         out[ls, ks] = upper[:, ::-1, ::-1]
-        return self._pad(out)
+        return out
 
     def _out_overlap(self, group: int) -> np.ndarray:
         f = self.ffts.get(group)
-        return self._pad(cross_overlap(f[:, None], self._target_ft[None, :], self.settings.nc))
+        return cross_overlap(f[:, None], self._target_ft[None, :], self.settings.nc, pad=PSF_PAD)
 
     def _submatrix(self, key: tuple[int, int]) -> np.ndarray:
         """A over all pixels of InStamps ``key = (a, b)``, ``a <= b``; rows = InStamp a."""

@@ -79,7 +79,7 @@ def psf_ffts(samples, nfft, amppen=(0.0, 0.0), ov=8):
     return ffts
 
 
-def cross_overlap(fa, fb, nc):
+def cross_overlap(fa, fb, nc, pad=0):
     """Overlap array ``O_ab[s] = sum_q S_a[q + s] S_b[q]`` from two PSF transforms.
 
     Computed as the inverse real FFT of ``F_a * conj(F_b)``, circularly shifted by ``nc`` and
@@ -95,11 +95,13 @@ def cross_overlap(fa, fb, nc):
         Transforms from `psf_ffts` (same ``nfft``; leading axes broadcastable).
     nc : int
         Largest lag kept on each axis [samples]; ``2 nc + 1 <= nfft``.
+    pad : int, optional
+        Zeros added on every side of the two lag axes (as the interpolation needs). Default: 0.
 
     Returns
     -------
-    ndarray of float64, shape (..., 2 nc + 1, 2 nc + 1)
-        Overlap indexed ``[..., s_y + nc, s_x + nc]`` [sample area x PSF units squared].
+    ndarray of float64, shape (..., 2 nc + 1 + 2 pad, 2 nc + 1 + 2 pad)
+        Overlap indexed ``[..., s_y + nc + pad, s_x + nc + pad]`` [sample area x PSF units squared].
 
     Raises
     ------
@@ -117,9 +119,17 @@ def cross_overlap(fa, fb, nc):
     nfft = _check_pair(fa, fb)
     if not (isinstance(nc, (int, np.integer)) and 0 <= nc and 2 * nc + 1 <= nfft):
         raise PyIMCOMValueError(f"nc must satisfy 0 <= nc and 2 nc + 1 <= nfft = {nfft}; got nc = {nc}")
-    corr = scipy.fft.irfft2(fa * np.conj(fb), s=(nfft, nfft), axes=(-2, -1))
-    lags = np.arange(-nc, nc + 1) % nfft
-    return corr[..., lags[:, None], lags[None, :]]
+    if not (isinstance(pad, (int, np.integer)) and pad >= 0):
+        raise PyIMCOMValueError(f"pad must be an integer >= 0; got {pad!r}")
+    corr = scipy.fft.irfft2(fa * np.conj(fb), s=(nfft, nfft), axes=(-2, -1), overwrite_x=True)
+    size = 2 * nc + 1
+    out = np.zeros(corr.shape[:-2] + (size + 2 * pad, size + 2 * pad))
+    core = out[..., pad : pad + size, pad : pad + size]
+    # lags -nc .. -1 sit at the end of the circular correlation, lags 0 .. nc at its start
+    for dst_y, src_y in ((slice(0, nc), slice(nfft - nc, nfft)), (slice(nc, size), slice(0, nc + 1))):
+        for dst_x, src_x in ((slice(0, nc), slice(nfft - nc, nfft)), (slice(nc, size), slice(0, nc + 1))):
+            core[..., dst_y, dst_x] = corr[..., src_y, src_x]
+    return out
 
 
 def _check_pair(fa, fb):
