@@ -42,6 +42,7 @@ from ._kernels.interp import (
     _interp_points,
     _interp_symmetric,
     _weights_1d,
+    points_one_grid,
 )
 from ._kernels.submatrix import pair_submatrix
 from .errors import PyIMCOMValueError
@@ -205,7 +206,10 @@ def interpolate_points(grid, x, y, kernel="D5512"):
         raise PyIMCOMValueError(f"x and y must have the same shape; got {x_arr.shape} and {y_arr.shape}")
     layers = grid_arr if grid_arr.ndim == 3 else grid_arr[np.newaxis]
     out = np.empty((layers.shape[0], x_arr.size))
-    _interp_points(layers, x_arr.reshape(-1), y_arr.reshape(-1), even, odd, out)
+    if layers.shape[0] == 1:
+        points_one_grid(layers[0], x_arr.reshape(-1), y_arr.reshape(-1), even, odd, out[0])
+    else:
+        _interp_points(layers, x_arr.reshape(-1), y_arr.reshape(-1), even, odd, out)
     if grid_arr.ndim == 2:
         return out.reshape(x_arr.shape)
     return out.reshape((layers.shape[0],) + x_arr.shape)

@@ -305,17 +305,38 @@ def fused_entry(flat, base, ny, nx, dx, dy, even, odd, wx, wy, nhalf, ndeg):
 
 @njit(cache=True, inline="always", fastmath=_FASTMATH)
 def _points_one_layer(flat, ny, nx, x, y, even, odd, out, nhalf, ndeg):
-    """`_interp_points` for one layer on the fused path (``flat`` = the grid, raveled)."""
+    """One grid at scattered points on the fused path (``flat`` = the grid raveled, ``out`` (npts,))."""
     npts = x.shape[0]
     nchunk = (npts + _CHUNK - 1) // _CHUNK
     for c in prange(nchunk):
         wx = np.empty(2 * nhalf)
         wy = np.empty(2 * nhalf)
         for p in range(c * _CHUNK, min((c + 1) * _CHUNK, npts)):
-            out[0, p] = fused_entry(flat, 0, ny, nx, x[p], y[p], even, odd, wx, wy, nhalf, ndeg)
+            out[p] = fused_entry(flat, 0, ny, nx, x[p], y[p], even, odd, wx, wy, nhalf, ndeg)
 
 
 @njit(cache=True, parallel=True, fastmath=_FASTMATH)
+def _points_d5512(grid2d, x, y, even, odd, out):
+    _points_one_layer(grid2d.reshape(-1), grid2d.shape[0], grid2d.shape[1], x, y, even, odd, out, 5, 5)
+
+
+@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+def _points_g4460(grid2d, x, y, even, odd, out):
+    _points_one_layer(grid2d.reshape(-1), grid2d.shape[0], grid2d.shape[1], x, y, even, odd, out, 4, 4)
+
+
+def points_one_grid(grid2d, x, y, even, odd, out):
+    """Pattern 1 for one C-contiguous grid ``(ny, nx)`` on the fused path: ``out[p] = F(x[p], y[p])``.
+
+    One compiled entry point per kernel (D5512, G4460), so only the kernel in use is compiled.
+    """
+    kernels = {(5, 5): _points_d5512, (4, 4): _points_g4460}
+    if even.shape not in kernels:
+        raise ValueError(f"coefficient tables of shape {even.shape}: not D5512 (5, 5) or G4460 (4, 4)")
+    kernels[even.shape](grid2d, x, y, even, odd, out)
+
+
+@njit(cache=True, parallel=True)
 def _interp_points(grid, x, y, even, odd, out):
     """Pattern 1: scattered points, several layers of one grid.
 
@@ -333,22 +354,12 @@ def _interp_points(grid, x, y, even, odd, out):
     Notes
     -----
     Parallel over chunks of ``_CHUNK`` points; each chunk owns its columns of ``out`` and its weight
-    buffers, so the kernel is race-free.  One layer takes the fused path (`fused_entry`); several
-    share each point's weights.
+    buffers, so the kernel is race-free.  Each point's weights are shared by the layers; one grid
+    is faster on the fused path, `points_one_grid`.
     """
     nlayer, ny, nx = grid.shape
-    nhalf, ndeg = even.shape
-    if nlayer == 1:  # one grid: the fused path, with the tap counts as constants where known
-        flat = grid.reshape(-1)
-        if nhalf == 5 and ndeg == 5:
-            _points_one_layer(flat, ny, nx, x, y, even, odd, out, 5, 5)
-        elif nhalf == 4 and ndeg == 4:
-            _points_one_layer(flat, ny, nx, x, y, even, odd, out, 4, 4)
-        else:
-            _points_one_layer(flat, ny, nx, x, y, even, odd, out, nhalf, ndeg)
-        return
     npts = x.shape[0]
-    ntap = 2 * nhalf
+    ntap = 2 * even.shape[0]
     h = ntap // 2 - 1
     nchunk = (npts + _CHUNK - 1) // _CHUNK
     for c in prange(nchunk):

@@ -67,6 +67,15 @@ def _fill(overlaps, la, lb, xa, ya, xb, yb, scale, off, even, odd, diagonal, out
 
 
 @njit(cache=True, parallel=True, fastmath=_FASTMATH)
+def _pair_d5512(overlaps, la, lb, xa, ya, xb, yb, scale, off, even, odd, diagonal, out):
+    _fill(overlaps, la, lb, xa, ya, xb, yb, scale, off, even, odd, diagonal, out, 5, 5)
+
+
+@njit(cache=True, parallel=True, fastmath=_FASTMATH)
+def _pair_g4460(overlaps, la, lb, xa, ya, xb, yb, scale, off, even, odd, diagonal, out):
+    _fill(overlaps, la, lb, xa, ya, xb, yb, scale, off, even, odd, diagonal, out, 4, 4)
+
+
 def pair_submatrix(overlaps, la, lb, xa, ya, xb, yb, scale, off, even, odd, diagonal, out):
     """A sub-matrix of one InStamp pair: every row pixel against every column pixel.
 
@@ -97,10 +106,9 @@ def pair_submatrix(overlaps, la, lb, xa, ya, xb, yb, scale, off, even, odd, diag
     triangle).  Row ``i`` writes ``out[i, j]`` (and, on the diagonal, ``out[j, i]``) for its own
     ``j`` range only, so no two work items write the same entry.
     """
-    nhalf, ndeg = even.shape
-    if nhalf == 5 and ndeg == 5:  # D5512: constant loop bounds, unrolled
-        _fill(overlaps, la, lb, xa, ya, xb, yb, scale, off, even, odd, diagonal, out, 5, 5)
-    elif nhalf == 4 and ndeg == 4:  # G4460
-        _fill(overlaps, la, lb, xa, ya, xb, yb, scale, off, even, odd, diagonal, out, 4, 4)
-    else:
-        _fill(overlaps, la, lb, xa, ya, xb, yb, scale, off, even, odd, diagonal, out, nhalf, ndeg)
+    # one compiled entry point per kernel, with its tap counts as constants (unrolled loops); only
+    # the kernel in use is compiled
+    kernels = {(5, 5): _pair_d5512, (4, 4): _pair_g4460}
+    if even.shape not in kernels:
+        raise ValueError(f"coefficient tables of shape {even.shape}: not D5512 (5, 5) or G4460 (4, 4)")
+    kernels[even.shape](overlaps, la, lb, xa, ya, xb, yb, scale, off, even, odd, diagonal, out)
