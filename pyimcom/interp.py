@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._kernels.fused import points_one_grid
 from ._kernels.interp import (
     D5512_EVEN,
     D5512_ODD,
@@ -42,7 +43,6 @@ from ._kernels.interp import (
     _interp_points,
     _interp_symmetric,
     _weights_1d,
-    points_one_grid,
 )
 from ._kernels.submatrix import pair_submatrix
 from .errors import PyIMCOMValueError

@@ -21,7 +21,7 @@ A lag is valid when all taps lie on the overlap grid (``h <= lag < n - ntap + h 
 import numpy as np
 from numba import njit, prange
 
-from .interp import _FASTMATH, fused_entry
+from .fused import _FASTMATH, fused_entry
 
 __all__ = ["pair_submatrix"]
 
