@@ -4,7 +4,9 @@ Times the three call patterns of `pyimcom.interp` on a synthetic PSF-overlap-siz
 
 * pattern 1 (`interpolate_points`): an off-diagonal A sub-block, n x n lags between two InStamps;
 * pattern 2 (`interpolate_symmetric`): a diagonal A sub-block, n x n symmetric lags;
-* pattern 3 (`interpolate_grid`): a b block, npi input pixels x (nout x nout) output pixels.
+* pattern 3 (`interpolate_grid`): a b block, npi input pixels x (nout x nout) output pixels;
+* pattern 4 (`interpolate_pair_lags`): an A sub-matrix of two InStamps (fused path), n x n lags,
+  and a diagonal one (``symmetric=True``).
 
 Prints the best wall time over ``--repeat`` runs and the interpolated points per second for each
 thread count (``numba.set_num_threads``).  Compilation is excluded (one warm-up call).
@@ -22,7 +24,13 @@ import time
 import numba
 import numpy as np
 
-from pyimcom.interp import KERNELS, interpolate_grid, interpolate_points, interpolate_symmetric
+from pyimcom.interp import (
+    KERNELS,
+    interpolate_grid,
+    interpolate_pair_lags,
+    interpolate_points,
+    interpolate_symmetric,
+)
 
 
 def parse_args(argv=None):
@@ -60,7 +68,8 @@ def make_inputs(args):
     offs = (np.arange(args.nout) - (args.nout - 1) / 2) * args.out_pitch
     xs = centre + pin[0][:, None] - offs[None, :]
     ys = centre + pin[1][:, None] - offs[None, :]
-    return grid, (cross_dx, cross_dy), (sym_dx, sym_dy), (xs, ys)
+    pairs = ((centre + px1, centre + py1), (centre + px2, centre + py2))
+    return grid, (cross_dx, cross_dy), (sym_dx, sym_dy), (xs, ys), pairs
 
 
 def best_time(func, repeat):
@@ -75,12 +84,24 @@ def best_time(func, repeat):
 
 def main(argv=None):
     args = parse_args(argv)
-    grid, (cdx, cdy), (sdx, sdy), (xs, ys) = make_inputs(args)
+    grid, (cdx, cdy), (sdx, sdy), (xs, ys), (pa, pb) = make_inputs(args)
     n = args.n_lag
+    grids, zero = grid[None, None], np.zeros(n, dtype=np.int64)
+    centre = (args.grid - 1) / 2
     cases = [
         ("pattern 1 points", n * n, lambda: interpolate_points(grid, cdx, cdy, args.kernel)),
         ("pattern 2 symmetric", n * (n + 1) // 2, lambda: interpolate_symmetric(grid, sdx, sdy, args.kernel)),
         ("pattern 3 grid", args.npi * args.nout**2, lambda: interpolate_grid(grid, xs, ys, args.kernel)),
+        (
+            "pattern 4 pair",
+            n * n,
+            lambda: interpolate_pair_lags(grids, zero, zero, pa, pb, 1.0, centre, args.kernel),
+        ),
+        (
+            "pattern 4 pair symm.",
+            n * (n + 1) // 2,
+            lambda: interpolate_pair_lags(grids, zero, zero, pa, pa, 1.0, centre, args.kernel, True),
+        ),
     ]
     print(f"kernel {args.kernel}, grid {args.grid}x{args.grid}, numba {numba.__version__}")
     print(f"{'case':22s} {'threads':>7s} {'points':>10s} {'time [ms]':>10s} {'points/s':>12s}")

@@ -144,3 +144,33 @@ def test_cache_misses_replay_the_cache():
         assert sorted(computed) == sorted((s, k) for s, ks in enumerate(expected) for k in ks)
         counts[window] = len(computed)
     assert counts[0] > counts[2] > counts[40] == 12  # a longer window recomputes less
+
+
+def test_cache_release_drops_only_values_not_needed_soon():
+    from pyimcom.engine.cache import ScheduledCache
+
+    uses = {"soon": [0, 2], "later": [0, 5], "never": [0]}
+    cache = ScheduledCache(uses, lambda k: np.zeros(10), window=2)
+    for key in uses:
+        cache.get(key)
+    assert cache.peak_bytes == 3 * 80
+    for key in uses:
+        cache.release(key, 0)
+    assert "soon" in cache and "later" not in cache and "never" not in cache
+    cache.release("absent", 0)  # releasing what is not cached is a no-op
+    assert len(cache) == 1 and cache.n_computed == 3
+
+
+def test_system_frees_overlaps_and_transforms_before_the_solve(tiny_survey):
+    """After `system(s)` the pair overlaps and PSF transforms held are those needed again soon."""
+    from pyimcom.engine.system import PAIR_OVERLAP_WINDOW
+
+    builder, stamps = _builder(tiny_survey, 8)
+    for s in range(len(stamps)):
+        builder.system(s)
+        for cache, window in ((builder.pair_overlaps, PAIR_OVERLAP_WINDOW), (builder.ffts, 8)):
+            for key in cache._store:
+                nxt = cache.next_use(key, s)
+                assert nxt is not None and nxt - s <= window
+        builder.advance(s)
+    assert builder.pair_overlaps.n_computed > 0

@@ -42,6 +42,9 @@ class ScheduledCache:
     def __len__(self) -> int:
         return len(self._store)
 
+    def __contains__(self, key) -> bool:
+        return key in self._store
+
     def get(self, key):
         """The value of ``key``, computed now if it is not cached."""
         if key not in self._store:
@@ -58,12 +61,21 @@ class ScheduledCache:
         k = bisect.bisect_right(uses, stamp)
         return uses[k] if k < len(uses) else None
 
-    def advance(self, stamp: int) -> None:
-        """Drop the entries not needed within ``window`` stamps after ``stamp``."""
-        for key in list(self._store):
+    def release(self, key, stamp: int) -> None:
+        """Drop ``key`` now if it is not needed within ``window`` stamps after ``stamp``.
+
+        For a value that only feeds the computation of other values during stamp ``stamp``: once
+        they are computed it need not wait for `advance` (which lowers the peak memory).
+        """
+        if key in self._store:
             nxt = self.next_use(key, stamp)
             if nxt is None or nxt - stamp > self._window:
                 self._bytes -= self._nbytes(self._store.pop(key))
+
+    def advance(self, stamp: int) -> None:
+        """Drop the entries not needed within ``window`` stamps after ``stamp``."""
+        for key in list(self._store):
+            self.release(key, stamp)
 
     @staticmethod
     def schedule(keys_per_stamp: Iterable[Iterable[Hashable]]) -> dict:
