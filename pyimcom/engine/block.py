@@ -65,11 +65,14 @@ def _untaper(acc: np.ndarray, lo: int, hi: int, ramp: np.ndarray) -> None:
 
 def _stamp_products(sol, values: np.ndarray, image: np.ndarray, n_img: int, taper: np.ndarray):
     """Layers, maps and per-image weights of one solved stamp (§4.8); T is tapered here."""
-    T = sol.T.astype(np.float64) * taper[None, :, None]  # (n_out, m, n)
+    T = sol.T.astype(np.float64)  # (n_out, m, n); the taper is per output pixel, applied to the sums
     layers = np.einsum("oan,ln->ola", T, values.astype(np.float64))
+    layers *= taper
     onehot = np.zeros((image.size, n_img))
     onehot[np.arange(image.size), image] = 1.0
     W = T @ onehot  # (n_out, m, n_img)
+    del T
+    W *= taper[None, :, None]
     tsum = W.sum(axis=2)
     absw = np.abs(W).sum(axis=2)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -140,6 +143,7 @@ def _run(pixels, images, geometry, ibx, iby, stamps, settings) -> BlockResult:
         timings["solve"] += t2 - t1
         timings["products"] += t3 - t2
         _log_stamp(s, len(stamps), j, i, sys_.index.size, sol, t_start, t1 - t0, t2 - t1)
+        sys_ = sol = layers = maps = None  # not held while the next stamp is built
     ramp = fade_ramp(lay.fade)
     _untaper(acc, 0, side_f - 1, ramp)
     j_min, j_max, i_min, i_max = geometry.stamp_range(ibx, iby)

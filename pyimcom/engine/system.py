@@ -160,6 +160,7 @@ class SystemBuilder:
                  stamps, settings: EngineSettings, reuse_buffers: bool = False):  # fmt: skip
         self.pixels, self.images, self.geometry, self.settings = pixels, images, geometry, settings
         self._buffers = {} if reuse_buffers else None
+        self._n_max = 0  # most input pixels of any stamp (sizes the reused buffers once)
         self.stamps = list(stamps)
         self.out_wcs = geometry.block_wcs(ibx, iby)
         self.n_side = geometry.layout.n1_padded + 2
@@ -297,14 +298,27 @@ class SystemBuilder:
             self.pair_overlaps.release(gpair, s)
 
     # ---- per stamp ------------------------------------------------------------------------------
-    def _work(self, name: str, shape: tuple[int, ...]) -> np.ndarray:
-        """An uninitialised C-ordered float64 array, in the reused buffer ``name`` if buffers are reused."""
+    def _stamp_sizes(self) -> list[int]:
+        """Number of input pixels of every stamp (processing order)."""
+        rho = self.settings.rho
+        return [sum(x.size for x in select_stamp_pixels(self.pixels, self.geometry, j, i, rho))
+                for j, i in self.stamps]  # fmt: skip
+
+    def _work(self, name: str, shape: tuple[int, ...], per_pixel: int) -> np.ndarray:
+        """An uninitialised C-ordered float64 array, in the reused buffer ``name`` if buffers are reused.
+
+        ``per_pixel(n)`` is the buffer's size for a stamp of n input pixels: the buffer is allocated once,
+        for the largest stamp of the block, so a growing stamp never holds an old and a new buffer.
+        """
         if self._buffers is None:
             return np.empty(shape)
         size = int(np.prod(shape))
         buf = self._buffers.get(name)
         if buf is None or buf.size < size:
-            buf = self._buffers[name] = np.empty(size)
+            if not self._n_max:
+                self._n_max = max(self._stamp_sizes(), default=0)
+            self._buffers.pop(name, None)
+            buf = self._buffers[name] = np.empty(max(size, per_pixel(self._n_max)))
         return buf[:size].reshape(shape)
 
     def system(self, s: int) -> StampSystem:
@@ -320,14 +334,14 @@ class SystemBuilder:
         blocks = [(t, u) for t in range(9) for u in range(t, 9) if sizes[t] and sizes[u]]
         keys = [(inst[t], inst[u]) if inst[t] <= inst[u] else (inst[u], inst[t]) for t, u in blocks]
         self._compute_submatrices(s, keys)
-        A = self._work("A", (n, n))
+        A = self._work("A", (n, n), lambda n_px: n_px * n_px)
         for (t, u), key in zip(blocks, keys, strict=True):
             # rows of the cached sub-matrix: InStamp min(a, b)
             gather_block(self.submatrices.get(key), local[t], local[u], inst[t] > inst[u], A, offs[t],
                          offs[u], u != t)  # fmt: skip
         xo, yo = self.geometry.outstamp_pixels(j, i)
         m = xo.size * yo.size
-        bvec = self._work("b", (st.n_out, m, n))  # every column is written below
+        bvec = self._work("b", (st.n_out, m, n), lambda n_px: st.n_out * m * n_px)  # all columns written
         for t, a in enumerate(inst):
             if sizes[t] == 0:
                 continue
