@@ -135,6 +135,8 @@ def main(argv=None) -> int:
     peaks = {k: result.timings[f"cache_peak_bytes_{k}"] / 2**20 for k in
              ("submatrices", "pair_overlaps", "out_overlaps", "ffts")}  # fmt: skip
     print("cache peaks [MiB]: " + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items()))
+    print("computed per stamp: " + ", ".join(f"{k} {result.timings[f'cache_computed_{k}'] / n_st:.2f}"
+                                             for k in peaks))  # fmt: skip
     return 0
 
 

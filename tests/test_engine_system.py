@@ -162,15 +162,32 @@ def test_cache_release_drops_only_values_not_needed_soon():
 
 
 def test_system_frees_overlaps_and_transforms_before_the_solve(tiny_survey):
-    """After `system(s)` the pair overlaps and PSF transforms held are those needed again soon."""
-    from pyimcom.engine.system import PAIR_OVERLAP_WINDOW
-
+    """After `system(s)` no pair overlap is held, and only the PSF transforms needed again soon."""
     builder, stamps = _builder(tiny_survey, 8)
     for s in range(len(stamps)):
         builder.system(s)
-        for cache, window in ((builder.pair_overlaps, PAIR_OVERLAP_WINDOW), (builder.ffts, 8)):
-            for key in cache._store:
-                nxt = cache.next_use(key, s)
-                assert nxt is not None and nxt - s <= window
+        assert len(builder.pair_overlaps) == 0
+        for key in builder.ffts._store:
+            nxt = builder.ffts.next_use(key, s)
+            assert nxt is not None and nxt - s <= 8
         builder.advance(s)
-    assert builder.pair_overlaps.n_computed > 0
+    # every sub-matrix batch computed its pair overlap once; pulled-ahead sub-matrices were cache hits
+    n_batches = sum(len(b) for b in builder._batches)
+    assert builder.pair_overlaps.n_computed == n_batches > 0
+    assert builder.submatrices.n_computed == sum(len(k) for b in builder._batches for k in b.values())
+
+
+def test_overlap_batches_pull_the_next_stamps_sub_matrices_of_the_same_group_pair():
+    from pyimcom.engine.system import overlap_batches
+
+    group_pair = lambda key: (key[0] // 10, key[1] // 10)  # noqa: E731
+    misses = [{(1, 2), (1, 13), (21, 22)}, {(3, 4), (5, 25), (2, 14)}, {(6, 7)}, set()]
+    batches = overlap_batches(misses, group_pair)
+    assert batches[0] == {(0, 0): [(1, 2), (3, 4)], (0, 1): [(1, 13), (2, 14)], (2, 2): [(21, 22)]}
+    assert batches[1] == {(0, 2): [(5, 25)]}  # (0, 0) and (0, 1) were done at stamp 0
+    assert batches[2] == {(0, 0): [(6, 7)]} and batches[3] == {}
+    two = overlap_batches(misses, group_pair, lookahead=2)  # (6, 7) of stamp 2 joins stamp 0's batch
+    assert two[0][(0, 0)] == [(1, 2), (3, 4), (6, 7)] and two[2] == {}
+    # without lookahead every stamp computes exactly its own misses
+    plain = overlap_batches(misses, group_pair, lookahead=0)
+    assert [sorted(k for ks in b.values() for k in ks) for b in plain] == [sorted(m) for m in misses]

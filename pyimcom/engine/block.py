@@ -160,6 +160,7 @@ def _run(pixels, images, geometry, ibx, iby, stamps, settings) -> BlockResult:
     timings["cache_peak_bytes"] = builder.submatrices.peak_bytes
     for name in ("submatrices", "pair_overlaps", "out_overlaps", "ffts"):
         timings[f"cache_peak_bytes_{name}"] = getattr(builder, name).peak_bytes
+        timings[f"cache_computed_{name}"] = getattr(builder, name).n_computed
     return BlockResult(layers_out, maps_out, inweight, len(stamps), timings)
 
 

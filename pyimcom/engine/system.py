@@ -33,13 +33,51 @@ from ..psf.target import apply_psf_knobs
 from .cache import ScheduledCache
 from .partition import BlockPixels, select_stamp_pixels
 
-__all__ = ["EngineSettings", "StampSystem", "SystemBuilder", "PAIR_OVERLAP_WINDOW"]
+__all__ = ["EngineSettings", "StampSystem", "SystemBuilder", "overlap_batches", "PULL_AHEAD"]
 
-#: Cache window of the group-pair overlap arrays [stamps] (at most the engine's window).  They are the
-#: largest cached objects (~45 MB per group pair) and only feed sub-matrices, which are cached
-#: themselves: keeping them for the next stamp only costs ~10 % more overlap transforms than keeping
-#: them for 8 (benchmark block: 2.06 instead of 1.89 per stamp) and holds far fewer at once.
-PAIR_OVERLAP_WINDOW = 1
+#: Stamps ahead whose sub-matrices are computed with the current stamp's from the same group-pair
+#: overlaps (`overlap_batches`; at most the cache window).  Benchmark block: 1 -> 3.3 overlap
+#: computations per stamp, sub-matrix cache peak 412 MiB; 3 -> 1.9 per stamp, 531 MiB.
+PULL_AHEAD = 1
+
+
+def overlap_batches(sub_misses, group_pair, lookahead: int = 1) -> list[dict]:
+    """When to compute each sub-matrix, grouped by the group pair whose overlap arrays it is built from.
+
+    The overlap arrays of a group pair (~45 MB for 6 images) only feed sub-matrices.  Stamp ``s``
+    computes its missing sub-matrices one group pair at a time, and with them the sub-matrices that
+    stamps ``s + 1 .. s + lookahead`` would compute from the same pair (0 disables it): the pair's
+    overlaps are then needed during one batch only and never held across stamps.  A longer lookahead
+    recomputes fewer overlaps but holds more sub-matrices ahead of their use.
+
+    Parameters
+    ----------
+    sub_misses : list of set
+        The sub-matrix keys each stamp would compute (`ScheduledCache.misses`).
+    group_pair : callable
+        ``group_pair(key) -> (ga, gb)`` of a sub-matrix key.
+    lookahead : int
+        Stamps to pull from, >= 0.  Default: 1.
+
+    Returns
+    -------
+    list of dict
+        For each stamp, ``{(ga, gb): [keys, ...]}`` in a deterministic (sorted) order; every key of
+        ``sub_misses`` appears exactly once, at its own stamp or at most ``lookahead`` stamps before.
+    """
+    pending = [set(m) for m in sub_misses]
+    batches: list[dict] = []
+    for s, keys in enumerate(pending):
+        batch: dict = {}
+        for key in sorted(keys):
+            batch.setdefault(group_pair(key), []).append(key)
+        for ahead in range(s + 1, min(s + 1 + lookahead, len(pending))):
+            pulled = sorted(k for k in pending[ahead] if group_pair(k) in batch)
+            for key in pulled:
+                batch[group_pair(key)].append(key)
+            pending[ahead].difference_update(pulled)
+        batches.append(dict(sorted(batch.items())))
+    return batches
 
 
 @dataclass(frozen=True)
@@ -173,22 +211,22 @@ class SystemBuilder:
         zero = cross_overlap(self._target_ft, self._target_ft, st.nc)[:, st.nc, st.nc]
         self.C = np.asarray(zero, dtype=np.float64)
         # Schedules: the sub-matrices and input-output overlaps are used by the stamps themselves; the
-        # pair overlaps only where a sub-matrix is computed, the PSF transforms only where an overlap
-        # is -- so these two are scheduled on the misses of the caches they feed (less memory held).
+        # pair overlaps only in the batches that compute sub-matrices (`overlap_batches`), the PSF
+        # transforms only where an overlap is computed -- so nothing is held longer than needed.
         pairs, groups = [], []
         for j, i in self.stamps:
             inst = self._neighbourhood(j, i)
             pairs.append({(a, b) for k, a in enumerate(inst) for b in inst[k:]})
             groups.append({self._group(a) for a in inst})
-        w, wp = settings.window, min(settings.window, PAIR_OVERLAP_WINDOW)
+        w = settings.window
         misses = ScheduledCache.misses
-        gpairs = [{self._group_pair(key) for key in pr} for pr in misses(pairs, w)]
-        fft_needs = [{g for gp in gps for g in gp} | grs
-                     for gps, grs in zip(misses(gpairs, wp), misses(groups, w), strict=True)]  # fmt: skip
+        self._batches = overlap_batches(misses(pairs, w), self._group_pair, lookahead=min(w, PULL_AHEAD))
+        fft_needs = [{g for gp in batch for g in gp} | grs
+                     for batch, grs in zip(self._batches, misses(groups, w), strict=True)]  # fmt: skip
         sched = ScheduledCache.schedule
         self.ffts = ScheduledCache(sched(fft_needs), self._group_ffts, w)
         self.out_overlaps = ScheduledCache(sched(groups), self._out_overlap, w)
-        self.pair_overlaps = ScheduledCache(sched(gpairs), self._pair_overlap, wp)
+        self.pair_overlaps = ScheduledCache(sched(self._batches), self._pair_overlap, 0)
         self.submatrices = ScheduledCache(sched(pairs), self._submatrix, w)
 
     # ---- indexing -------------------------------------------------------------------------------
@@ -280,20 +318,10 @@ class SystemBuilder:
         ga, gb = self._group(key[0]), self._group(key[1])
         return (ga, gb) if ga <= gb else (gb, ga)
 
-    def _compute_submatrices(self, s: int, keys) -> None:
-        """Compute the missing sub-matrices of stamp ``s``, one group pair at a time.
-
-        A group pair's overlap arrays (up to ~50 MB each) only feed sub-matrices, so each is released
-        as soon as this stamp's sub-matrices from it are done, unless a stamp within the cache window
-        needs it again.  Without this the first stamp of a block would hold the overlaps of all its ~10
-        group pairs at once.
-        """
-        by_pair: dict = {}
-        for key in dict.fromkeys(keys):
-            if key not in self.submatrices:
-                by_pair.setdefault(self._group_pair(key), []).append(key)
-        for gpair, missing in by_pair.items():
-            for key in missing:
+    def _compute_submatrices(self, s: int) -> None:
+        """Compute the sub-matrices of stamp ``s``'s batches, releasing each pair overlap after its batch."""
+        for gpair, keys in self._batches[s].items():
+            for key in keys:
                 self.submatrices.get(key)
             self.pair_overlaps.release(gpair, s)
 
@@ -304,7 +332,7 @@ class SystemBuilder:
         return [sum(x.size for x in select_stamp_pixels(self.pixels, self.geometry, j, i, rho))
                 for j, i in self.stamps]  # fmt: skip
 
-    def _work(self, name: str, shape: tuple[int, ...], per_pixel: int) -> np.ndarray:
+    def _work(self, name: str, shape: tuple[int, ...], per_pixel) -> np.ndarray:
         """An uninitialised C-ordered float64 array, in the reused buffer ``name`` if buffers are reused.
 
         ``per_pixel(n)`` is the buffer's size for a stamp of n input pixels: the buffer is allocated once,
@@ -333,7 +361,7 @@ class SystemBuilder:
         n = int(offs[-1])
         blocks = [(t, u) for t in range(9) for u in range(t, 9) if sizes[t] and sizes[u]]
         keys = [(inst[t], inst[u]) if inst[t] <= inst[u] else (inst[u], inst[t]) for t, u in blocks]
-        self._compute_submatrices(s, keys)
+        self._compute_submatrices(s)
         A = self._work("A", (n, n), lambda n_px: n_px * n_px)
         for (t, u), key in zip(blocks, keys, strict=True):
             # rows of the cached sub-matrix: InStamp min(a, b)
