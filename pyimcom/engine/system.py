@@ -270,18 +270,24 @@ class SystemBuilder:
         return psf_ffts(arr, st.nfft, st.amppen, st.ov)
 
     def _pair_overlap(self, key: tuple[int, int]) -> np.ndarray:
+        """Overlap arrays of every member of group ``key[0]`` with every member of ``key[1]``.
+
+        Transformed one row member at a time, so the temporaries (products and inverse transforms of
+        nfft^2 samples) are those of one row, not of all pairs at once.
+        """
         nc = self.settings.nc
         fa = self.ffts.get(key[0])
-        if key[0] != key[1]:
-            return cross_overlap(fa[:, None], self.ffts.get(key[1])[None, :], nc, pad=PSF_PAD)
-        # a group with itself: O_lk[s] = O_kl[-s], so only k <= l is transformed (the padding is
-        # symmetric, so the reversed padded array is the padded reversed one)
-        n = fa.shape[0]
-        ks, ls = np.triu_indices(n)
-        upper = cross_overlap(fa[ks], fa[ls], nc, pad=PSF_PAD)
-        out = np.empty((n, n) + upper.shape[-2:])
-        out[ks, ls] = upper
-        out[ls, ks] = upper[:, ::-1, ::-1]
+        fb = self.ffts.get(key[1]) if key[0] != key[1] else fa
+        size = 2 * nc + 1 + 2 * PSF_PAD
+        out = np.empty((fa.shape[0], fb.shape[0], size, size))
+        for k in range(fa.shape[0]):
+            if key[0] != key[1]:
+                out[k] = cross_overlap(fa[k], fb, nc, pad=PSF_PAD)
+                continue
+            # a group with itself: O_lk[s] = O_kl[-s], so only l >= k is transformed (the padding is
+            # symmetric, so the reversed padded array is the padded reversed one)
+            out[k, k:] = cross_overlap(fa[k], fa[k:], nc, pad=PSF_PAD)
+            out[k + 1 :, k] = out[k, k + 1 :, ::-1, ::-1]
         return out
 
     def _out_overlap(self, group: int) -> np.ndarray:
