@@ -73,6 +73,12 @@ def main(argv=None) -> int:
     parser.add_argument(
         "--layers", default="", help="EXTRAINPUT layers joined by '+' (e.g. whitenoise1+1fnoise2)"
     )
+    parser.add_argument(
+        "--layer-cache",
+        action="store_true",
+        help="read (or first build) the layer stacks in {workdir}/layercache, as bench_layers.py "
+        "writes them: the block then runs on a warm cache",
+    )
     args = parser.parse_args(argv)
 
     import numba
@@ -90,6 +96,9 @@ def main(argv=None) -> int:
     os.makedirs(args.workdir, exist_ok=True)
     layers = [x for x in args.layers.split("+") if x]
     config = _config(os.path.abspath(args.workdir), args.stop, f"threads={args.threads}", args.n1, layers)
+    if args.layer_cache:
+        config["INLAYERCACHE"] = f"{os.path.abspath(args.workdir)}/layercache/bench"
+        os.makedirs(os.path.dirname(config["INLAYERCACHE"]), exist_ok=True)
     cfg = Config(json.dumps(config))
     if not os.path.exists(os.path.join(args.workdir, "in", "obs.fits")):
         print("simulating the survey ...", file=sys.stderr)
