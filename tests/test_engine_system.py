@@ -191,3 +191,20 @@ def test_overlap_batches_pull_the_next_stamps_sub_matrices_of_the_same_group_pai
     # without lookahead every stamp computes exactly its own misses
     plain = overlap_batches(misses, group_pair, lookahead=0)
     assert [sorted(k for ks in b.values() for k in ks) for b in plain] == [sorted(m) for m in misses]
+
+
+def test_stamp_sums_match_numpy():
+    from pyimcom._kernels.products import stamp_sums
+
+    rng = np.random.default_rng(8)
+    n_out, m, n, n_layer, n_img = 2, 37, 300, 3, 5
+    T = rng.standard_normal((n_out, m, n)).astype(np.float32)
+    values = rng.standard_normal((n_layer, n))
+    image = rng.integers(0, n_img - 1, n)  # the last image has no pixel: its weights are 0
+    layers, W = np.full((n_out, n_layer, m), np.nan), np.full((n_out, m, n_img), np.nan)
+    stamp_sums(T, values, image, layers, W)
+    T64 = T.astype(np.float64)
+    np.testing.assert_allclose(layers, np.einsum("oai,li->ola", T64, values), rtol=1e-12, atol=1e-12)
+    onehot = np.eye(n_img)[image]
+    np.testing.assert_allclose(W, T64 @ onehot, rtol=1e-12, atol=1e-12)
+    assert np.all(W[..., -1] == 0.0)

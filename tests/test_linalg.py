@@ -118,6 +118,32 @@ def test_overwrite_a_gives_the_same_solution(order, kappac):
     assert not np.array_equal(A, s["A"])  # the last factorisation used A's memory
 
 
+@pytest.mark.parametrize("kappac", [(1e-4,), (1e-5, 1e-4, 1e-3)])
+def test_overwrite_b_gives_the_same_solution(kappac):
+    s = physical_system(n=40, side=3, n_out=2, seed=7)
+    settings = SolverSettings(kappac=kappac)
+    expected = solve_cholesky(s["A"], s["b"], s["C"], settings)
+    b = s["b"].copy()
+    sol = solve_stamp("Cholesky", s["A"].copy(), b, s["C"], settings, overwrite_a=True, overwrite_b=True)
+    for name in ("T", "uc", "sigma", "kappa"):
+        npt.assert_array_equal(getattr(sol, name), getattr(expected, name))
+    if len(kappac) == 1:  # the solves ran in b's memory: b now holds T
+        npt.assert_allclose(b, expected.T, rtol=1e-6, atol=1e-6 * abs(expected.T).max())
+    else:  # several nodes need b for every node: b is left alone
+        npt.assert_array_equal(b, s["b"])
+
+
+def test_single_node_products_match_a_dense_solve(system):
+    """D = |L^-1 b|^2 and N = |T|^2 give U/C and Sigma as the dense solve's T . b and T . T."""
+    A, b, C = system["A"], system["b"], system["C"]
+    kappa = 1e-4 * C[0]
+    T = np.linalg.solve(A + kappa * np.eye(len(A)), b[0].T).T
+    D, N = np.einsum("ai,ai->a", T, b[0]), np.einsum("ai,ai->a", T, T)
+    sol = solve_cholesky(A, b, C, SolverSettings(kappac=(1e-4,)))
+    npt.assert_allclose(sol.sigma[0], N, rtol=1e-9)
+    npt.assert_allclose(sol.uc[0], 1.0 - (kappa * N + D) / C[0], rtol=1e-6, atol=1e-12)
+
+
 def test_overwrite_a_failed_factorisation_restores_a(system):
     from pyimcom.linalg.cholesky import factor_shifted
 

@@ -15,6 +15,7 @@ import numba
 import numpy as np
 import scipy.fft
 
+from .._kernels.products import stamp_sums
 from ..geometry import MosaicGeometry, fade_ramp, stamp_taper
 from ..linalg import solve_stamp
 from .partition import BlockPixels
@@ -65,13 +66,12 @@ def _untaper(acc: np.ndarray, lo: int, hi: int, ramp: np.ndarray) -> None:
 
 def _stamp_products(sol, values: np.ndarray, image: np.ndarray, n_img: int, taper: np.ndarray):
     """Layers, maps and per-image weights of one solved stamp (§4.8); T is tapered here."""
-    T = sol.T.astype(np.float64)  # (n_out, m, n); the taper is per output pixel, applied to the sums
-    layers = np.einsum("oan,ln->ola", T, values.astype(np.float64))
-    layers *= taper
-    onehot = np.zeros((image.size, n_img))
-    onehot[np.arange(image.size), image] = 1.0
-    W = T @ onehot  # (n_out, m, n_img)
-    del T
+    n_out, m, _ = sol.T.shape
+    layers = np.empty((n_out, values.shape[0], m))
+    W = np.empty((n_out, m, n_img))
+    stamp_sums(np.ascontiguousarray(sol.T, dtype=np.float32), np.ascontiguousarray(values, dtype=np.float64),
+               np.ascontiguousarray(image, dtype=np.int64), layers, W)  # fmt: skip
+    layers *= taper  # the taper is per output pixel: applied to the sums
     W *= taper[None, :, None]
     tsum = W.sum(axis=2)
     absw = np.abs(W).sum(axis=2)
@@ -127,7 +127,7 @@ def _run(pixels, images, geometry, ibx, iby, stamps, settings) -> BlockResult:
         t1 = time.monotonic()
         sol = solve_stamp(settings.linear_algebra, sys_.A, sys_.b, sys_.C, settings.solver,
                           positions=(sys_.pos_in, sys_.pos_out), rho=settings.rho, n_out=n_out,
-                          overwrite_a=True)  # fmt: skip
+                          overwrite_a=True, overwrite_b=True)  # fmt: skip
         t2 = time.monotonic()
         layers, maps, per_image = _stamp_products(sol, pixels.values[:, sys_.index],
                                                   pixels.image[sys_.index], n_img, taper)  # fmt: skip

@@ -66,6 +66,7 @@ def solve_stamp(
     rho: float | None = None,
     n_out: int | None = None,
     overwrite_a: bool = False,
+    overwrite_b: bool = False,
 ) -> StampSolution:
     """Solve the linear system of one postage stamp with the named kernel.
 
@@ -94,6 +95,9 @@ def solve_stamp(
     overwrite_a : bool
         Allow the kernel to destroy A (Cholesky factors in A's memory; the others ignore it).
         Default: False.
+    overwrite_b : bool
+        Allow the kernel to destroy b (Cholesky with one kappa node solves in b's memory; the others
+        ignore it).  Default: False.
 
     Returns
     -------
@@ -116,7 +120,7 @@ def solve_stamp(
     [[[1.0, 1.0]]]
     """
     if kernel_name == "Cholesky":
-        return solve_cholesky(A, b, C, settings, overwrite_a=overwrite_a)
+        return solve_cholesky(A, b, C, settings, overwrite_a=overwrite_a, overwrite_b=overwrite_b)
     if kernel_name == "Eigen":
         return solve_eigen(A, b, C, settings)
     if kernel_name == "Iterative":

@@ -144,10 +144,18 @@ def solve_shifted(A: np.ndarray, rhs: np.ndarray, kappa: float, overwrite_a: boo
     return scipy.linalg.cho_solve((L, True), rhs.T, check_finite=False).T
 
 
-def _single_kappa(A, b_o, C_o, kappac0, overwrite_a):
+def _single_kappa(A, b_o, C_o, kappac0, overwrite_a, overwrite_b=False):
+    """One node: ``T = L^-T Y`` with ``Y = L^-1 b`` (two triangular solves, as ``dpotrs``).
+
+    ``D = b . T = |Y|^2`` per output pixel comes from the intermediate ``Y``, so b is not needed after
+    the first solve and may be overwritten (``overwrite_b``: Y and then T live in b's memory when
+    ``b_o`` is C-contiguous).
+    """
     kappa = kappac0 * C_o
-    T = solve_shifted(A, b_o, kappa, overwrite_a)
-    D = np.einsum("ai,ai->a", b_o, T)
+    L = factor_shifted(A, kappa, overwrite_a)
+    Y = scipy.linalg.solve_triangular(L, b_o.T, lower=True, overwrite_b=overwrite_b, check_finite=False)
+    D = np.einsum("ia,ia->a", Y, Y)
+    T = scipy.linalg.solve_triangular(L, Y, lower=True, trans="T", overwrite_b=True, check_finite=False).T
     N = np.einsum("ai,ai->a", T, T)
     return T, 1.0 - (kappa * N + D) / C_o, N, np.full(len(D), kappa)
 
@@ -167,7 +175,8 @@ def _multi_kappa(A, b_o, C_o, settings, overwrite_a):
     return combine_nodes(T_nodes, w), uc, sigma, kappa_c * C_o
 
 
-def solve_cholesky(A, b, C, settings: SolverSettings, overwrite_a: bool = False) -> StampSolution:
+def solve_cholesky(A, b, C, settings: SolverSettings, overwrite_a: bool = False,
+                   overwrite_b: bool = False) -> StampSolution:  # fmt: skip
     """Cholesky kernel: exact solves at one or several kappa nodes.
 
     Parameters
@@ -183,6 +192,9 @@ def solve_cholesky(A, b, C, settings: SolverSettings, overwrite_a: bool = False)
     overwrite_a : bool
         Let the last factorisation destroy A (saves a copy of n^2 doubles; see `factor_shifted`).
         Default: False.
+    overwrite_b : bool
+        With one kappa node, let the solves work in b's memory (saves a copy of n m doubles per
+        target; b's content is then destroyed).  Ignored with several nodes.  Default: False.
 
     Returns
     -------
@@ -217,7 +229,8 @@ def solve_cholesky(A, b, C, settings: SolverSettings, overwrite_a: bool = False)
     for o in range(n_out):
         last = overwrite_a and o == n_out - 1  # earlier targets still need A
         if settings.nv == 1:
-            T_o, uc[o], sigma[o], kappa[o] = _single_kappa(A, b[o], C[o], settings.kappac[0], last)
+            T_o, uc[o], sigma[o], kappa[o] = _single_kappa(A, b[o], C[o], settings.kappac[0], last,
+                                                           overwrite_b)  # fmt: skip
         else:
             T_o, uc[o], sigma[o], kappa[o] = _multi_kappa(A, b[o], C[o], settings, last)
         T[o] = T_o
