@@ -80,10 +80,11 @@ class BlockJob:
     def run(self) -> tuple[BlockResult, list[InputImage]]:
         """Coadd the block; returns the products and the relevant images (block image order).
 
-        Switches the process's allocator to keep freed memory (`pyimcom.memory`; set
-        ``PYIMCOM_RETAIN_MEMORY=0`` to prevent it): every stamp reuses the pages of the last one.
+        Once the inputs are read, switches the process's allocator to keep freed memory
+        (`pyimcom.memory`; set ``PYIMCOM_RETAIN_MEMORY=0`` to prevent it): every stamp reuses the pages
+        of the last one.  Not before: the full-SCA temporaries of reading the inputs (~0.5 GB) are
+        then returned to the system instead of fragmenting the heap the stamps work in.
         """
-        retain_freed_memory()
         t0 = time.monotonic()
         geo = self.geometry
         stamps = geo.processing_order(self.ibx, self.iby, self.stop)
@@ -92,6 +93,7 @@ class BlockJob:
                     len(self.images))  # fmt: skip
         pixels, used = partition_block(self.images, geo, self.ibx, self.iby, needed, self.cfg.n_inframe)
         relevant = [self.images[k] for k in used]
+        retain_freed_memory()
         t1 = time.monotonic()
         logger.info("input pixels: %d from %d images (%.1f s)", pixels.x.size, len(relevant), t1 - t0)
         if not relevant:  # e.g. a block on the mosaic edge outside the survey: an explicit empty block

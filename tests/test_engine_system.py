@@ -163,13 +163,15 @@ def test_cache_release_drops_only_values_not_needed_soon():
 
 def test_system_frees_overlaps_and_transforms_before_the_solve(tiny_survey):
     """After `system(s)` no pair overlap is held, and only the PSF transforms needed again soon."""
+    from pyimcom.engine.system import FFT_WINDOW
+
     builder, stamps = _builder(tiny_survey, 8)
     for s in range(len(stamps)):
         builder.system(s)
         assert len(builder.pair_overlaps) == 0
         for key in builder.ffts._store:
             nxt = builder.ffts.next_use(key, s)
-            assert nxt is not None and nxt - s <= 8
+            assert nxt is not None and nxt - s <= FFT_WINDOW
         builder.advance(s)
     # every sub-matrix batch computed its pair overlap once; pulled-ahead sub-matrices were cache hits
     n_batches = sum(len(b) for b in builder._batches)

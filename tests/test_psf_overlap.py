@@ -56,6 +56,14 @@ def test_cross_overlap_padded_output(samples, nc):
     assert np.all(got[:, :3] == 0) and np.all(got[:, :, -3:] == 0)
     with pytest.raises(PyIMCOMValueError, match="pad must be an integer >= 0"):
         cross_overlap(ffts[0], ffts[1], nc, pad=-1)
+    # into a given (strided, dirty) array: same values, borders zeroed
+    big = np.full((2, 3, size + 6, size + 6), np.nan)
+    res = cross_overlap(ffts[1:3], ffts[3:5], nc, pad=3, out=big[:, 1])
+    assert np.shares_memory(res, big)
+    npt.assert_array_equal(big[:, 1], got)
+    assert np.all(np.isnan(big[:, 0])) and np.all(np.isnan(big[:, 2]))
+    with pytest.raises(PyIMCOMValueError, match="out must be a float64 array of shape"):
+        cross_overlap(ffts[1:3], ffts[3:5], nc, pad=3, out=np.zeros((2, size, size)))
 
 
 def test_cross_overlap_lag_direction():

@@ -33,12 +33,17 @@ from ..psf.target import apply_psf_knobs
 from .cache import ScheduledCache
 from .partition import BlockPixels, select_stamp_pixels
 
-__all__ = ["EngineSettings", "StampSystem", "SystemBuilder", "overlap_batches", "PULL_AHEAD"]
+__all__ = ["EngineSettings", "StampSystem", "SystemBuilder", "overlap_batches", "PULL_AHEAD", "FFT_WINDOW"]
 
 #: Stamps ahead whose sub-matrices are computed with the current stamp's from the same group-pair
 #: overlaps (`overlap_batches`; at most the cache window).  Benchmark block: 1 -> 3.3 overlap
 #: computations per stamp, sub-matrix cache peak 412 MiB; 3 -> 1.9 per stamp, 531 MiB.
 PULL_AHEAD = 1
+
+#: Cache window of the PSF transforms of a group [stamps] (at most the cache window; ~16 MB per group
+#: of 6 images).  Needed only where overlaps are computed, which recur every other stamp along a row:
+#: 2 recomputes none of them on a production block (0.52 per stamp, as with 8) and holds half as many.
+FFT_WINDOW = 2
 
 
 def overlap_batches(sub_misses, group_pair, lookahead: int = 1) -> list[dict]:
@@ -116,7 +121,10 @@ class EngineSettings:
     flatpen : float
         ``FLATPEN``. Default: 0.
     window : int
-        Cache window [stamps]. Default: 8.
+        Cache window [stamps]: a value is kept while a stamp at most this far ahead needs it.  5 keeps
+        everything a row of stamps reuses; a larger window only helps blocks of up to ~8 stamps per row
+        (reuse between rows: the 6 x 6 benchmark block computes 5 % fewer sub-matrices with 8, but
+        holds 45 MB more).  Default: 5.
     """
 
     ov: int
@@ -134,7 +142,7 @@ class EngineSettings:
     psfnorm: bool = False
     amppen: tuple[float, float] = (0.0, 0.0)
     flatpen: float = 0.0
-    window: int = 8
+    window: int = 5
 
     @property
     def n_out(self) -> int:
@@ -224,7 +232,7 @@ class SystemBuilder:
         fft_needs = [{g for gp in batch for g in gp} | grs
                      for batch, grs in zip(self._batches, misses(groups, w), strict=True)]  # fmt: skip
         sched = ScheduledCache.schedule
-        self.ffts = ScheduledCache(sched(fft_needs), self._group_ffts, w)
+        self.ffts = ScheduledCache(sched(fft_needs), self._group_ffts, min(w, FFT_WINDOW))
         self.out_overlaps = ScheduledCache(sched(groups), self._out_overlap, w)
         self.pair_overlaps = ScheduledCache(sched(self._batches), self._pair_overlap, 0)
         self.submatrices = ScheduledCache(sched(pairs), self._submatrix, w)
@@ -282,11 +290,11 @@ class SystemBuilder:
         out = np.empty((fa.shape[0], fb.shape[0], size, size))
         for k in range(fa.shape[0]):
             if key[0] != key[1]:
-                out[k] = cross_overlap(fa[k], fb, nc, pad=PSF_PAD)
+                cross_overlap(fa[k], fb, nc, pad=PSF_PAD, out=out[k])
                 continue
             # a group with itself: O_lk[s] = O_kl[-s], so only l >= k is transformed (the padding is
             # symmetric, so the reversed padded array is the padded reversed one)
-            out[k, k:] = cross_overlap(fa[k], fa[k:], nc, pad=PSF_PAD)
+            cross_overlap(fa[k], fa[k:], nc, pad=PSF_PAD, out=out[k, k:])
             out[k + 1 :, k] = out[k, k + 1 :, ::-1, ::-1]
         return out
 

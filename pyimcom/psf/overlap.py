@@ -79,7 +79,7 @@ def psf_ffts(samples, nfft, amppen=(0.0, 0.0), ov=8):
     return ffts
 
 
-def cross_overlap(fa, fb, nc, pad=0):
+def cross_overlap(fa, fb, nc, pad=0, out=None):
     """Overlap array ``O_ab[s] = sum_q S_a[q + s] S_b[q]`` from two PSF transforms.
 
     Computed as the inverse real FFT of ``F_a * conj(F_b)``, circularly shifted by ``nc`` and
@@ -97,6 +97,9 @@ def cross_overlap(fa, fb, nc, pad=0):
         Largest lag kept on each axis [samples]; ``2 nc + 1 <= nfft``.
     pad : int, optional
         Zeros added on every side of the two lag axes (as the interpolation needs). Default: 0.
+    out : ndarray of float64, optional
+        Array of the result's shape to write into (e.g. a slice of a larger array), instead of a
+        new one.  Default: None.
 
     Returns
     -------
@@ -123,7 +126,14 @@ def cross_overlap(fa, fb, nc, pad=0):
         raise PyIMCOMValueError(f"pad must be an integer >= 0; got {pad!r}")
     corr = scipy.fft.irfft2(fa * np.conj(fb), s=(nfft, nfft), axes=(-2, -1), overwrite_x=True)
     size = 2 * nc + 1
-    out = np.zeros(corr.shape[:-2] + (size + 2 * pad, size + 2 * pad))
+    shape = corr.shape[:-2] + (size + 2 * pad, size + 2 * pad)
+    if out is None:
+        out = np.zeros(shape)
+    elif out.shape != shape or out.dtype != np.float64:
+        raise PyIMCOMValueError(f"out must be a float64 array of shape {shape}; got {out.dtype} {out.shape}")
+    elif pad:  # only the border needs zeros: the core is overwritten below
+        for edge in (np.s_[..., :pad, :], np.s_[..., -pad:, :], np.s_[..., :, :pad], np.s_[..., :, -pad:]):
+            out[edge] = 0.0
     core = out[..., pad : pad + size, pad : pad + size]
     # lags -nc .. -1 sit at the end of the circular correlation, lags 0 .. nc at its start
     for dst_y, src_y in ((slice(0, nc), slice(nfft - nc, nfft)), (slice(nc, size), slice(0, nc + 1))):
