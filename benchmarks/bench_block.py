@@ -6,7 +6,8 @@ The configuration is the production-like one of the performance issue: BLOCK 2, 
 GAUSSIAN target sigma 0.934254 native px (H158), ~6 exposures.  The survey is simulated once into
 --workdir (seeded, so every run sees the same inputs).  Prints stamps per second, seconds per stamp
 split into PSF work / matrix assembly / factorisation / solves / products, the fraction of time in
-LAPACK with its GFLOP/s (n^3/3 + 2 n^2 m per stamp) and the peak memory.
+LAPACK with its GFLOP/s (n^3/3 + 2 n^2 m per stamp) against the machine's DGEMM and DPOTRF rates
+(measured afterwards in a child process), the peak memory and what the caches held and computed.
 
     python benchmarks/bench_block.py --stop 8          # first 8 stamps (quick)
     python benchmarks/bench_block.py                   # the whole block (36 stamps)
@@ -56,6 +57,27 @@ class _Exclusive:
         return timed
 
 
+def _machine_peaks(conn, n_gemm: int = 4096, n_potrf: int = 6000) -> None:
+    """Best-of-3 DGEMM and DPOTRF rates [GFLOP/s] of this machine (run in a child process)."""
+    import numpy as np
+    from scipy.linalg import blas, lapack
+
+    rng = np.random.default_rng(0)
+    mat = np.asfortranarray(rng.standard_normal((n_gemm, n_gemm)))
+    rates = {"DGEMM": 2 * n_gemm**3 / min(_timed(blas.dgemm, 1.0, mat, mat) for _ in range(3)) / 1e9}
+    g = rng.standard_normal((n_potrf, n_potrf))
+    spd = np.asfortranarray(g @ g.T + n_potrf * np.eye(n_potrf))
+    best = min(_timed(lapack.dpotrf, spd, lower=1, overwrite_a=0) for _ in range(3))
+    rates["DPOTRF"] = n_potrf**3 / 3 / best / 1e9
+    conn.send(rates)
+
+
+def _timed(func, *args, **kwargs) -> float:
+    t0 = time.perf_counter()
+    func(*args, **kwargs)
+    return time.perf_counter() - t0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workdir", default="results/bench_block", help="where the survey and output go")
@@ -78,6 +100,9 @@ def main(argv=None) -> int:
         action="store_true",
         help="read (or first build) the layer stacks in {workdir}/layercache, as bench_layers.py "
         "writes them: the block then runs on a warm cache",
+    )
+    parser.add_argument(
+        "--no-peak", action="store_true", help="skip measuring the machine's DGEMM/DPOTRF rates afterwards"
     )
     args = parser.parse_args(argv)
 
@@ -142,6 +167,18 @@ def main(argv=None) -> int:
     print(f"overhead (everything but LAPACK) per stamp: {(wall - lapack) / n_st:.2f} s "
           f"= {(wall - lapack) / lapack:.2f} x the LAPACK time")  # fmt: skip
     print(f"peak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    if not args.no_peak:  # in a child process: its memory does not count in the peak RSS above
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork")
+        here, there = ctx.Pipe()
+        child = ctx.Process(target=_machine_peaks, args=(there,))
+        child.start()
+        rates = here.recv()
+        child.join()
+        rate = flops / lapack / 1e9
+        ratio = ", ".join(f"{rate / r:.0%} of {k} ({r:.0f} GFLOP/s)" for k, r in rates.items())
+        print(f"LAPACK rate against this machine's measured peaks: {ratio}")
     peaks = {k: result.timings[f"cache_peak_bytes_{k}"] / 2**20 for k in
              ("submatrices", "pair_overlaps", "out_overlaps", "ffts")}  # fmt: skip
     print("cache peaks [MiB]: " + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items()))
