@@ -36,8 +36,8 @@ from .partition import BlockPixels, select_stamp_pixels
 __all__ = ["EngineSettings", "StampSystem", "SystemBuilder", "overlap_batches", "PULL_AHEAD", "FFT_WINDOW"]
 
 #: Stamps ahead whose sub-matrices are computed with the current stamp's from the same group-pair
-#: overlaps (`overlap_batches`; at most the cache window).  Benchmark block: 1 -> 3.3 overlap
-#: computations per stamp, sub-matrix cache peak 412 MiB; 3 -> 1.9 per stamp, 531 MiB.
+#: overlaps (`overlap_batches`; at most the cache window).  Benchmark block (window 5): 1 -> 3.4 overlap
+#: computations per stamp, sub-matrix cache peak 367 MiB; 3 -> 2.0 per stamp, 486 MiB.
 PULL_AHEAD = 1
 
 #: Cache window of the PSF transforms of a group [stamps] (at most the cache window; ~16 MB per group
