@@ -24,13 +24,14 @@ import time
 from collections import defaultdict
 
 
-def _config(workdir: str, stop: int, threads_note: str, n1: int = 4, layers=()) -> dict:
+def _config(workdir: str, stop: int, threads_note: str, n1: int = 4, layers=(), precision="double") -> dict:
     return {
         "OBSFILE": f"{workdir}/in/obs.fits", "INDATA": [f"{workdir}/in", "anlsim"], "FILTER": 2,
         "INPSF": [f"{workdir}/in/psf", "anlsim", 8], "EXTRAINPUT": list(layers), "CTR": [60.0, -4.0],
         "BLOCK": 2, "OUTSIZE": [n1, 32, 0.0390625], "PAD": 1, "PADSIDES": "all", "FADE": 3, "STOP": stop,
         "OUT": f"{workdir}/out/bench", "OUTPSF": "GAUSSIAN", "EXTRASMOOTH": 0.934254, "NPIXPSF": 48,
         "INPAD": 1.24, "LAKERNEL": "Cholesky", "KAPPAC": [6e-4], "OUTMAPS": "USTN", "RERUN": threads_note,
+        "LAPRECISION": precision,
     }  # fmt: skip
 
 
@@ -57,18 +58,22 @@ class _Exclusive:
         return timed
 
 
-def _machine_peaks(conn, n_gemm: int = 4096, n_potrf: int = 6000) -> None:
-    """Best-of-3 DGEMM and DPOTRF rates [GFLOP/s] of this machine (run in a child process)."""
+def _machine_peaks(conn, prefix: str, n_gemm: int = 4096, n_potrf: int = 6000) -> None:
+    """Best-of-3 GEMM and POTRF rates [GFLOP/s] of this machine (``prefix`` "d" or "s"; run in a child)."""
     import numpy as np
     from scipy.linalg import blas, lapack
 
+    dtype = np.float64 if prefix == "d" else np.float32
     rng = np.random.default_rng(0)
-    mat = np.asfortranarray(rng.standard_normal((n_gemm, n_gemm)))
-    rates = {"DGEMM": 2 * n_gemm**3 / min(_timed(blas.dgemm, 1.0, mat, mat) for _ in range(3)) / 1e9}
+    mat = np.asfortranarray(rng.standard_normal((n_gemm, n_gemm)), dtype=dtype)
+    gemm, potrf = getattr(blas, f"{prefix}gemm"), getattr(lapack, f"{prefix}potrf")
+    rates = {
+        f"{prefix.upper()}GEMM": 2 * n_gemm**3 / min(_timed(gemm, 1.0, mat, mat) for _ in range(3)) / 1e9
+    }
     g = rng.standard_normal((n_potrf, n_potrf))
-    spd = np.asfortranarray(g @ g.T + n_potrf * np.eye(n_potrf))
-    best = min(_timed(lapack.dpotrf, spd, lower=1, overwrite_a=0) for _ in range(3))
-    rates["DPOTRF"] = n_potrf**3 / 3 / best / 1e9
+    spd = np.asfortranarray(g @ g.T + n_potrf * np.eye(n_potrf), dtype=dtype)
+    best = min(_timed(potrf, spd, lower=1, overwrite_a=0) for _ in range(3))
+    rates[f"{prefix.upper()}POTRF"] = n_potrf**3 / 3 / best / 1e9
     conn.send(rates)
 
 
@@ -102,6 +107,12 @@ def main(argv=None) -> int:
         "writes them: the block then runs on a warm cache",
     )
     parser.add_argument(
+        "--precision",
+        choices=("double", "mixed"),
+        default="double",
+        help="LAPRECISION: float64 (default), or float32 factorisation with float64-refined layers",
+    )
+    parser.add_argument(
         "--no-peak", action="store_true", help="skip measuring the machine's DGEMM/DPOTRF rates afterwards"
     )
     args = parser.parse_args(argv)
@@ -112,6 +123,7 @@ def main(argv=None) -> int:
 
     import pyimcom.engine.system as system
     import pyimcom.linalg.cholesky as cholesky
+    import pyimcom.linalg.mixed as mixed
     from pyimcom.coadd import BlockJob
     from pyimcom.config import Config
     from pyimcom.settings import target_area
@@ -120,7 +132,8 @@ def main(argv=None) -> int:
     numba.set_num_threads(args.threads)
     os.makedirs(args.workdir, exist_ok=True)
     layers = [x for x in args.layers.split("+") if x]
-    config = _config(os.path.abspath(args.workdir), args.stop, f"threads={args.threads}", args.n1, layers)
+    config = _config(os.path.abspath(args.workdir), args.stop, f"threads={args.threads}", args.n1, layers,
+                     args.precision)  # fmt: skip
     if args.layer_cache:
         config["INLAYERCACHE"] = f"{os.path.abspath(args.workdir)}/layercache/bench"
         os.makedirs(os.path.dirname(config["INLAYERCACHE"]), exist_ok=True)
@@ -137,13 +150,15 @@ def main(argv=None) -> int:
                         ("_submatrix_oriented", "assembly"), ("system", "assembly")]:  # fmt: skip
         setattr(B, name, timer.wrap(label, getattr(B, name)))
     cholesky.factor_shifted = timer.wrap("factorisation", cholesky.factor_shifted)
+    mixed.factor32 = timer.wrap("factorisation", mixed.factor32)
+    mixed.refine = timer.wrap("refinement", mixed.refine)
     scipy.linalg.cho_solve = timer.wrap("solves", scipy.linalg.cho_solve)  # several kappa nodes
     scipy.linalg.solve_triangular = timer.wrap("solves", scipy.linalg.solve_triangular)  # one node
     sizes = []
     orig_system = B.system
 
-    def system_with_size(self, s):
-        out = orig_system(self, s)
+    def system_with_size(self, s, *args, **kwargs):
+        out = orig_system(self, s, *args, **kwargs)
         sizes.append((out.A.shape[0], out.b.shape[1]))
         return out
 
@@ -159,11 +174,16 @@ def main(argv=None) -> int:
     print(f"block (0, 0): {n_st} stamps, {wall:.1f} s wall ({rate})")
     print(f"input pixels per stamp: n = {np.mean([n for n, _ in sizes]):.0f} (m = {sizes[0][1]})")
     print("seconds per stamp:")
-    for label in ("psf", "assembly", "factorisation", "solves"):
+    for label in ("psf", "assembly", "factorisation", "solves", "refinement"):
         print(f"  {label:14s} {timer.total[label] / n_st:7.3f}")
     print(f"  {'products':14s} {result.timings['products'] / n_st:7.3f}")
     print(f"  {'partition':14s} {result.timings['partition'] / n_st:7.3f}  (once per block)")
-    print(f"LAPACK: {lapack / wall:.1%} of the block, {flops / lapack / 1e9:.1f} GFLOP/s")
+    kind = "float32" if args.precision == "mixed" else "float64"
+    print(f"LAPACK ({kind} factorisation + solves): {lapack / wall:.1%} of the block, "
+          f"{flops / lapack / 1e9:.1f} GFLOP/s")  # fmt: skip
+    if args.precision == "mixed":
+        steps, fallbacks = result.timings.get("refine_steps", 0.0), result.timings.get("float64_fallbacks", 0)
+        print(f"refinement: {steps:.2f} steps per stamp; {fallbacks} stamps solved in float64 instead")
     print(f"overhead (everything but LAPACK) per stamp: {(wall - lapack) / n_st:.2f} s "
           f"= {(wall - lapack) / lapack:.2f} x the LAPACK time")  # fmt: skip
     print(f"peak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
@@ -172,7 +192,7 @@ def main(argv=None) -> int:
 
         ctx = mp.get_context("fork")
         here, there = ctx.Pipe()
-        child = ctx.Process(target=_machine_peaks, args=(there,))
+        child = ctx.Process(target=_machine_peaks, args=(there, "s" if args.precision == "mixed" else "d"))
         child.start()
         rates = here.recv()
         child.join()

@@ -304,6 +304,14 @@ _KEYS: tuple[_Key, ...] = (
         written=_iterative,
     ),
     _Key("ITERMAX", ("iter_max",), _POS_INT, 30, "i", written=_iterative),
+    # not a reference keyword (the reference ignores it): precision of the one-node Cholesky solves
+    _Key(
+        "LAPRECISION",
+        ("la_precision",),
+        _enum(("double", "mixed")),
+        "double",
+        written=lambda d: d["LAPRECISION"] != "double",
+    ),  # fmt: skip
     _Key("EMPIRNQC", ("no_qlt_ctrl",), _BOOL, False, written=lambda d: d["LAKERNEL"] == "Empirical"),
     _Key(
         "KAPPAC",

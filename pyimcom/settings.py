@@ -77,6 +77,7 @@ def engine_settings(cfg: Config) -> EngineSettings:
         rho=cfg.inpad_out_px, targets=tuple(targets), lambda_over_d=LAMBDA_OVER_D_NATIVE[cfg.use_filter],
         linear_algebra=cfg.linear_algebra, solver=solver, fade=cfg.fade_kernel, interp_kernel=cfg.psf_interp,
         psfcirc=cfg.psf_circ, psfnorm=cfg.psf_norm, amppen=tuple(cfg.amp_penalty), flatpen=cfg.flat_penalty,
+        precision=cfg.la_precision,
     )  # fmt: skip
 
 

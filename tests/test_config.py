@@ -295,8 +295,13 @@ def test_defaults_of_optional_keywords():
     assert attributes(cfg, expected) == expected
     assert cfg.kappaC_arr.tolist() == [1e-5, 1e-4, 1e-3]
     written = cfg.to_dict()
-    for absent in ("INPSFDRAW", "PSFSPLIT", "ITERRTOL", "ITERMAX", "EMPIRNQC", "OUTPSF2", "EXTRASMOOTH2"):
+    for absent in ("INPSFDRAW", "PSFSPLIT", "ITERRTOL", "ITERMAX", "EMPIRNQC", "OUTPSF2", "EXTRASMOOTH2",
+                   "LAPRECISION"):  # fmt: skip
         assert absent not in written
+    assert cfg.la_precision == "double"
+    cfg.la_precision = "mixed"  # not a reference keyword: written only when it is not the default
+    cfg()
+    assert cfg.to_dict()["LAPRECISION"] == "mixed"
     assert written["TEMPFILE"] == "" and written["INLAYERCACHE"] == "" and written["PMASK"] is None
 
 

@@ -116,6 +116,10 @@ INVALID = {
     "npixpsf zero": ({"NPIXPSF": 0}, r"^NPIXPSF must be an even integer >= 2.*got 0"),
     "npixpsf odd": ({"NPIXPSF": 47}, r"^NPIXPSF must be an even integer >= 2.*got 47"),
     "itermax zero": ({"ITERMAX": 0}, r"^ITERMAX must be an integer >= 1; got 0"),
+    "laprecision": (
+        {"LAPRECISION": "single"},
+        r"^LAPRECISION must be one of 'double', 'mixed'; got 'single'",
+    ),
     "iterrtol zero": ({"ITERRTOL": 0.0}, r"^ITERRTOL must be a number > 0; got 0\.0"),
     "cmask one": ({"CMASK": 1.0}, r"^CMASK must be a probability in \[0, 1\); got 1\.0"),
     "cmask negative": ({"CMASK": -0.1}, r"^CMASK must be a probability"),
@@ -148,6 +152,7 @@ VALID = {
     "empty outmaps": {"OUTMAPS": ""},
     "psfsplit empty string": {"PSFSPLIT": ""},
     "pmask null": {"PMASK": None},
+    "mixed precision": {"LAPRECISION": "mixed"},
 }
 
 

@@ -210,3 +210,90 @@ def test_stamp_sums_match_numpy():
     onehot = np.eye(n_img)[image]
     np.testing.assert_allclose(W, T64 @ onehot, rtol=1e-12, atol=1e-12)
     assert np.all(W[..., -1] == 0.0)
+
+
+@pytest.mark.parametrize("mirror", [False, True])
+def test_block_matvec_matches_the_dense_block(mirror):
+    from pyimcom._kernels.submatvec import block_matvec
+
+    rng = np.random.default_rng(11)
+    sub = rng.standard_normal((80, 95))
+    rows = np.sort(rng.choice(80, 41, replace=False)).astype(np.int64)
+    cols = np.sort(rng.choice(95, 63, replace=False)).astype(np.int64)
+    n, k, r0, c0 = 130, 5, 2, 60
+    Z = rng.standard_normal((k, n))
+    out = rng.standard_normal((k, n))  # accumulated into
+    expected = out.copy()
+    S = sub[np.ix_(rows, cols)]
+    expected[:, r0 : r0 + 41] += Z[:, c0 : c0 + 63] @ S.T
+    if mirror:
+        expected[:, c0 : c0 + 63] += Z[:, r0 : r0 + 41] @ S
+    block_matvec(sub, rows, cols, Z, out, r0, c0, mirror, 7)
+    np.testing.assert_allclose(out, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_stamp_operator_gives_a_in_float32_and_float64_products(tiny_survey):
+    """``system(s, float32)`` is the float64 A rounded, and the operator's product is the float64 A's."""
+    b64, stamps = _builder(tiny_survey, 8)
+    b32, _ = _builder(tiny_survey, 8)
+    s = stamps.index((2, 2))
+    for earlier in range(s):
+        for b in (b64, b32):
+            b.system(earlier)
+            b.advance(earlier)
+    sys64, sys32 = b64.system(s), b32.system(s, np.float32)
+    assert sys32.A.dtype == np.float32
+    np.testing.assert_array_equal(sys32.A, sys64.A.astype(np.float32))
+    np.testing.assert_array_equal(sys32.b, sys64.b)
+    Z = np.random.default_rng(2).standard_normal((3, sys64.A.shape[0]))
+    np.testing.assert_allclose(
+        sys32.operator.matvec(Z), Z @ sys64.A, rtol=1e-11, atol=1e-13 * np.abs(sys64.A).max()
+    )
+    with pytest.raises(ValueError, match="shape"):
+        sys32.operator.matvec(Z[:, :-1])
+
+
+def _run_block(cfg, precision):
+    job = BlockJob.from_config(cfg, 0, 0)
+    job.settings = dataclasses.replace(job.settings, precision=precision)
+    result, _ = job.run()
+    return result
+
+
+def test_mixed_precision_block_matches_double_in_layers_and_weights(tiny_survey):
+    """LAPRECISION mixed: layers and T/N maps as float64; Sigma and U/C from the float32 solves."""
+    cfg = Config(tiny_survey.to_file(None))
+    cfg.extrainput = [None, "whitenoise1", "cstar14"]
+    cfg.stoptile = 8
+    cfg()
+    dbl, mix = _run_block(cfg, "double"), _run_block(cfg, "mixed")
+    assert mix.timings["float64_fallbacks"] == 0 and mix.timings["refine_steps"] >= 1
+    peaks = np.max(np.abs(dbl.layers[0]), axis=(1, 2))
+    assert np.count_nonzero(peaks) >= 2  # science and white noise at least
+    for layer in range(dbl.layers.shape[1]):
+        assert np.max(np.abs(mix.layers[0, layer] - dbl.layers[0, layer])) <= 1e-6 * peaks[layer]
+    for c in "TN":
+        np.testing.assert_allclose(mix.maps[c], dbl.maps[c], rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(mix.inweight, dbl.inweight, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(mix.maps["S"], dbl.maps["S"], rtol=1e-2)
+    fid = [-10 * np.log10(np.median(r.maps["U"][r.maps["U"] > 0])) for r in (dbl, mix)]
+    assert abs(fid[0] - fid[1]) < 0.5
+
+
+def test_mixed_precision_falls_back_to_float64(tiny_survey, monkeypatch, caplog):
+    import pyimcom.linalg.mixed as mixed
+
+    def fail(M):
+        raise mixed.MixedPrecisionError("forced")
+
+    cfg = Config(tiny_survey.to_file(None))
+    cfg.stoptile = 3
+    cfg()
+    dbl = _run_block(cfg, "double")
+    monkeypatch.setattr(mixed, "factor32", fail)
+    mix = _run_block(cfg, "mixed")
+    assert mix.timings["float64_fallbacks"] == 3
+    assert "solving this stamp in float64" in caplog.text
+    np.testing.assert_allclose(mix.layers, dbl.layers, rtol=1e-10, atol=1e-12)
+    for c in "USKTN":
+        np.testing.assert_allclose(mix.maps[c], dbl.maps[c], rtol=1e-10, atol=1e-14)

@@ -18,6 +18,7 @@ import scipy.fft
 from .._kernels.products import stamp_sums
 from ..geometry import MosaicGeometry, fade_ramp, stamp_taper
 from ..linalg import solve_stamp
+from ..linalg.mixed import MixedPrecisionError, solve_cholesky_mixed
 from .partition import BlockPixels
 from .system import EngineSettings, SystemBuilder
 
@@ -64,13 +65,45 @@ def _untaper(acc: np.ndarray, lo: int, hi: int, ramp: np.ndarray) -> None:
     acc[..., :, hi - n + 1 : hi + 1] /= ramp[None, ::-1]
 
 
-def _stamp_products(sol, values: np.ndarray, image: np.ndarray, n_img: int, taper: np.ndarray):
-    """Layers, maps and per-image weights of one solved stamp (§4.8); T is tapered here."""
+def _weight_sums(sol, values: np.ndarray, image: np.ndarray, n_img: int):
+    """Layers ``(n_out, n_layer, m)`` and per-image weight sums ``(n_out, m, n_img)`` of a solved stamp."""
     n_out, m, _ = sol.T.shape
     layers = np.empty((n_out, values.shape[0], m))
     W = np.empty((n_out, m, n_img))
     stamp_sums(np.ascontiguousarray(sol.T, dtype=np.float32), np.ascontiguousarray(values, dtype=np.float64),
                np.ascontiguousarray(image, dtype=np.int64), layers, W)  # fmt: skip
+    return layers, W
+
+
+def _solve_mixed(sys_, values: np.ndarray, image: np.ndarray, n_img: int, settings: EngineSettings):
+    """Mixed-precision solve of a stamp whose A is float32 (`pyimcom.linalg.mixed`).
+
+    Returns ``(sol, layers, W, steps)`` as `_weight_sums` gives them; ``steps`` is the number of
+    refinement steps, or -1 if the stamp had to be solved in float64 (float32 factorisation failed or
+    the refinement did not converge).
+    """
+    present = np.unique(image)
+    vectors = np.concatenate(
+        [values.astype(np.float64), (image[None, :] == present[:, None]).astype(np.float64)]
+    )
+    try:
+        sol, sums, steps = solve_cholesky_mixed(sys_.A, sys_.b, sys_.C, settings.solver, vectors,
+                                                sys_.operator.matvec, overwrite_a=True)  # fmt: skip
+    except MixedPrecisionError as err:
+        logger.warning("mixed-precision solve failed (%s); solving this stamp in float64", err)
+        A64 = sys_.operator.dense(np.empty(sys_.A.shape))
+        sol = solve_stamp(settings.linear_algebra, A64, sys_.b, sys_.C, settings.solver, overwrite_a=True,
+                          overwrite_b=True)  # fmt: skip
+        return (sol, *_weight_sums(sol, values, image, n_img), -1)
+    n_layer = values.shape[0]
+    layers = np.ascontiguousarray(sums[:, :, :n_layer].transpose(0, 2, 1))
+    W = np.zeros(sums.shape[:2] + (n_img,))
+    W[:, :, present] = sums[:, :, n_layer:]
+    return sol, layers, W, steps
+
+
+def _stamp_products(sol, layers: np.ndarray, W: np.ndarray, taper: np.ndarray):
+    """Layers, maps and per-image weights of one solved stamp (§4.8); the sums are tapered here."""
     layers *= taper  # the taper is per output pixel: applied to the sums
     W *= taper[None, :, None]
     tsum = W.sum(axis=2)
@@ -120,17 +153,25 @@ def _run(pixels, images, geometry, ibx, iby, stamps, settings) -> BlockResult:
     taper = stamp_taper(lay.n2, lay.fade).ravel()
     builder = SystemBuilder(pixels, images, geometry, ibx, iby, stamps, settings, reuse_buffers=True)
     timings = {"system": 0.0, "solve": 0.0, "products": 0.0}
+    mixed = settings.mixed_precision
+    refine_steps: list[int] = []
     t_start = time.monotonic()
     for s, (j, i) in enumerate(stamps):
         t0 = time.monotonic()
-        sys_ = builder.system(s)
+        sys_ = builder.system(s, np.float32 if mixed else np.float64)
         t1 = time.monotonic()
-        sol = solve_stamp(settings.linear_algebra, sys_.A, sys_.b, sys_.C, settings.solver,
-                          positions=(sys_.pos_in, sys_.pos_out), rho=settings.rho, n_out=n_out,
-                          overwrite_a=True, overwrite_b=True)  # fmt: skip
+        values, image = pixels.values[:, sys_.index], pixels.image[sys_.index]
+        if mixed:
+            sol, layers, W, steps = _solve_mixed(sys_, values, image, n_img, settings)
+            refine_steps.append(steps)
+        else:
+            sol = solve_stamp(settings.linear_algebra, sys_.A, sys_.b, sys_.C, settings.solver,
+                              positions=(sys_.pos_in, sys_.pos_out), rho=settings.rho, n_out=n_out,
+                              overwrite_a=True, overwrite_b=True)  # fmt: skip
         t2 = time.monotonic()
-        layers, maps, per_image = _stamp_products(sol, pixels.values[:, sys_.index],
-                                                  pixels.image[sys_.index], n_img, taper)  # fmt: skip
+        if not mixed:
+            layers, W = _weight_sums(sol, values, image, n_img)
+        layers, maps, per_image = _stamp_products(sol, layers, W, taper)
         rows, cols = geometry.accumulator_slices(j, i)
         n2f = lay.n2_faded_px
         acc[:, :, rows, cols] += layers.reshape(n_out, n_layer, n2f, n2f)
@@ -143,7 +184,7 @@ def _run(pixels, images, geometry, ibx, iby, stamps, settings) -> BlockResult:
         timings["solve"] += t2 - t1
         timings["products"] += t3 - t2
         _log_stamp(s, len(stamps), j, i, sys_.index.size, sol, t_start, t1 - t0, t2 - t1)
-        sys_ = sol = layers = maps = None  # not held while the next stamp is built
+        sys_ = sol = layers = maps = W = None  # not held while the next stamp is built
     ramp = fade_ramp(lay.fade)
     _untaper(acc, 0, side_f - 1, ramp)
     j_min, j_max, i_min, i_max = geometry.stamp_range(ibx, iby)
@@ -158,6 +199,10 @@ def _run(pixels, images, geometry, ibx, iby, stamps, settings) -> BlockResult:
     layers_out = acc[:, :, crop, crop].astype(np.float32)
     maps_out = {c: acc_maps[c][:, crop, crop] for c in MAP_LETTERS}
     timings["cache_peak_bytes"] = builder.submatrices.peak_bytes
+    if refine_steps:  # mixed precision: mean refinement steps of the stamps solved so, and fallbacks
+        done = [x for x in refine_steps if x >= 0]
+        timings["refine_steps"] = float(np.mean(done)) if done else 0.0
+        timings["float64_fallbacks"] = len(refine_steps) - len(done)
     for name in ("submatrices", "pair_overlaps", "out_overlaps", "ffts"):
         timings[f"cache_peak_bytes_{name}"] = getattr(builder, name).peak_bytes
         timings[f"cache_computed_{name}"] = getattr(builder, name).n_computed

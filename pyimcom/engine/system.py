@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._kernels.assemble import gather_block
 from ..geometry import MosaicGeometry
 from ..interp import interpolate_grid, interpolate_pair_lags
 from ..linalg import SolverSettings
@@ -31,6 +30,7 @@ from ..psf.overlap import cross_overlap, psf_ffts
 from ..psf.sampling import PSF_PAD, block_to_sca, sample_input_psf, sample_target_psf
 from ..psf.target import apply_psf_knobs
 from .cache import ScheduledCache
+from .operator import BlockPiece, StampOperator
 from .partition import BlockPixels, select_stamp_pixels
 
 __all__ = ["EngineSettings", "StampSystem", "SystemBuilder", "overlap_batches", "PULL_AHEAD", "FFT_WINDOW"]
@@ -125,6 +125,11 @@ class EngineSettings:
         everything a row of stamps reuses; a larger window only helps blocks of up to ~8 stamps per row
         (reuse between rows: the 6 x 6 benchmark block computes 5 % fewer sub-matrices with 8, but
         holds 45 MB more).  Default: 5.
+    precision : str
+        ``LAPRECISION``: ``"double"`` solves in float64 throughout; ``"mixed"`` solves one-node Cholesky
+        stamps with a float32 factorisation, layers and weight sums refined to float64, and U/C and
+        Sigma maps from the float32 solves (`pyimcom.linalg.mixed`).  Other kernels and several kappa
+        nodes always use float64.  Default: ``"double"``.
     """
 
     ov: int
@@ -143,20 +148,28 @@ class EngineSettings:
     amppen: tuple[float, float] = (0.0, 0.0)
     flatpen: float = 0.0
     window: int = 5
+    precision: str = "double"
 
     @property
     def n_out(self) -> int:
         """Number of target PSFs."""
         return len(self.targets)
 
+    @property
+    def mixed_precision(self) -> bool:
+        """Whether stamps are solved in mixed precision (``precision``, Cholesky, one kappa node)."""
+        return self.precision == "mixed" and self.linear_algebra == "Cholesky" and self.solver.nv == 1
+
 
 @dataclass
 class StampSystem:
     """The linear system of one stamp.
 
-    ``A`` float64 ``(n, n)``; ``b`` float64 ``(n_out, m, n)``; ``C`` float64 ``(n_out,)``; ``index``
-    int64 ``(n,)`` pixel indices into the block arrays (row order of A); ``pos_in`` ``(n, 2)`` and
-    ``pos_out`` ``(m, 2)`` positions [block pixels].
+    ``A`` ``(n, n)``, float64 or the dtype asked of `SystemBuilder.system`; ``b`` float64 ``(n_out, m, n)``;
+    ``C`` float64 ``(n_out,)``; ``index`` int64 ``(n,)`` pixel indices into the block arrays (row order of
+    A); ``pos_in`` ``(n, 2)`` and ``pos_out`` ``(m, 2)`` positions [block pixels]; ``operator`` A as
+    its cached float64 pieces (`StampOperator`: float64 products with A, or A again in another dtype),
+    valid while the stamp is processed.
     """
 
     A: np.ndarray
@@ -165,6 +178,7 @@ class StampSystem:
     index: np.ndarray
     pos_in: np.ndarray
     pos_out: np.ndarray
+    operator: StampOperator | None = None
     timings: dict = field(default_factory=dict)
 
 
@@ -346,25 +360,30 @@ class SystemBuilder:
         return [sum(x.size for x in select_stamp_pixels(self.pixels, self.geometry, j, i, rho))
                 for j, i in self.stamps]  # fmt: skip
 
-    def _work(self, name: str, shape: tuple[int, ...], per_pixel) -> np.ndarray:
-        """An uninitialised C-ordered float64 array, in the reused buffer ``name`` if buffers are reused.
+    def _work(self, name: str, shape: tuple[int, ...], per_pixel, dtype=np.float64) -> np.ndarray:
+        """An uninitialised C-ordered array, in the reused buffer ``(name, dtype)`` if buffers are reused.
 
         ``per_pixel(n)`` is the buffer's size for a stamp of n input pixels: the buffer is allocated once,
         for the largest stamp of the block, so a growing stamp never holds an old and a new buffer.
         """
+        dtype = np.dtype(dtype)
         if self._buffers is None:
-            return np.empty(shape)
+            return np.empty(shape, dtype=dtype)
         size = int(np.prod(shape))
-        buf = self._buffers.get(name)
+        buf = self._buffers.get((name, dtype))
         if buf is None or buf.size < size:
             if not self._n_max:
                 self._n_max = max(self._stamp_sizes(), default=0)
-            self._buffers.pop(name, None)
-            buf = self._buffers[name] = np.empty(max(size, per_pixel(self._n_max)))
+            self._buffers.pop((name, dtype), None)
+            buf = self._buffers[(name, dtype)] = np.empty(max(size, per_pixel(self._n_max)), dtype=dtype)
         return buf[:size].reshape(shape)
 
-    def system(self, s: int) -> StampSystem:
-        """The linear system of stamp number ``s`` (position in the processing order)."""
+    def system(self, s: int, dtype=np.float64) -> StampSystem:
+        """The linear system of stamp number ``s`` (position in the processing order).
+
+        ``dtype`` (float64 or float32) is that of A; b is always float64.  Call it once per stamp, in
+        processing order.
+        """
         j, i = self.stamps[s]
         st, px = self.settings, self.pixels
         inst = self._neighbourhood(j, i)
@@ -376,11 +395,14 @@ class SystemBuilder:
         blocks = [(t, u) for t in range(9) for u in range(t, 9) if sizes[t] and sizes[u]]
         keys = [(inst[t], inst[u]) if inst[t] <= inst[u] else (inst[u], inst[t]) for t, u in blocks]
         self._compute_submatrices(s)
-        A = self._work("A", (n, n), lambda n_px: n_px * n_px)
+        pieces = []
         for (t, u), key in zip(blocks, keys, strict=True):
-            # rows of the cached sub-matrix: InStamp min(a, b)
-            gather_block(self.submatrices.get(key), local[t], local[u], inst[t] > inst[u], A, offs[t],
-                         offs[u], u != t)  # fmt: skip
+            # rows of the cached sub-matrix: InStamp min(a, b); a transposed block is stored as its mirror
+            r, c = (u, t) if inst[t] > inst[u] else (t, u)
+            sub = self.submatrices.get(key)
+            pieces.append(BlockPiece(sub, local[r], local[c], int(offs[r]), int(offs[c]), u != t))
+        operator = StampOperator(n, pieces)
+        A = operator.dense(self._work("A", (n, n), lambda n_px: n_px * n_px, dtype))
         xo, yo = self.geometry.outstamp_pixels(j, i)
         m = xo.size * yo.size
         bvec = self._work("b", (st.n_out, m, n), lambda n_px: st.n_out * m * n_px)  # all columns written
@@ -404,7 +426,7 @@ class SystemBuilder:
         gx, gy = np.meshgrid(xo, yo)
         pos_out = np.column_stack([gx.ravel(), gy.ravel()]).astype(float)
         pos_in = np.column_stack([px.x[index], px.y[index]])
-        return StampSystem(A, bvec, self.C.copy(), index, pos_in, pos_out)
+        return StampSystem(A, bvec, self.C.copy(), index, pos_in, pos_out, operator)
 
     def advance(self, s: int) -> None:
         """Free what stamps after ``s`` do not need soon."""
