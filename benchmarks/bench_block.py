@@ -5,12 +5,14 @@ The configuration is the production-like one of the performance issue: BLOCK 2, 
 0.0390625"], PAD 1 (all sides), FADE 3, Cholesky with KAPPAC [6e-4], INPAD 1.24", NPIXPSF 48, ov 8,
 GAUSSIAN target sigma 0.934254 native px (H158), ~6 exposures.  The survey is simulated once into
 --workdir (seeded, so every run sees the same inputs).  Prints stamps per second, seconds per stamp
-split into PSF work / matrix assembly / factorisation / solves / products, the fraction of time in
-LAPACK with its GFLOP/s (n^3/3 + 2 n^2 m per stamp) against the machine's DGEMM and DPOTRF rates
-(measured afterwards in a child process), the peak memory and what the caches held and computed.
+split into PSF work / matrix assembly / factorisation / solves / refinement / products, the fraction of
+time in LAPACK with its GFLOP/s (n^3/3 + 2 n^2 m per stamp) against the machine's GEMM and POTRF rates
+(measured afterwards in a child process; float32 ones with --precision mixed), the peak memory and what
+the caches held and computed.
 
     python benchmarks/bench_block.py --stop 8          # first 8 stamps (quick)
     python benchmarks/bench_block.py                   # the whole block (36 stamps)
+    python benchmarks/bench_block.py --precision mixed # LAPRECISION "mixed"
 """
 
 from __future__ import annotations
