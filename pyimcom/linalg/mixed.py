@@ -18,9 +18,9 @@ relative accuracy (~1e-2 to 1e-3), and two or three steps reach float64 accuracy
 The maps come from the float32 quantities, accumulated in float64: Sigma = |T_a|^2 (relative error of
 ~1e-4, at most ~1e-3) and U/C = 1 - (kappa Sigma + |L^-1 b_a|^2)/C.  U/C is a difference of nearly
 equal numbers, and its float32 error is first order in the factor's error: on the benchmark block the
-median fidelity moves by 0.03 dB but single pixels' U/C by ~16 % (median), and on a dense, more
+median fidelity moves by 0.01-0.03 dB but single pixels' U/C by ~16 % (median), and on a dense, more
 ill-conditioned system the median moves by ~1 dB.  Exact maps would need the full float64 solve, so
-the mode is opt-in (``LAPRECISION = "mixed"``): layers and weight maps as float64, at ~0.75x the time.
+the mode is opt-in (``LAPRECISION = "mixed"``): layers and weight maps as float64, at ~0.77x the time.
 
 If the float32 factorisation fails or the refinement does not converge, `MixedPrecisionError` is
 raised; the caller then solves the stamp in float64 (`pyimcom.linalg.cholesky`).
@@ -68,7 +68,7 @@ def factor32(M: np.ndarray) -> np.ndarray:
     return L
 
 
-def _col_norms(X: np.ndarray) -> np.ndarray:
+def _row_norms(X: np.ndarray) -> np.ndarray:
     return np.sqrt(np.einsum("ji,ji->j", X, X))
 
 
@@ -89,7 +89,7 @@ def refine(L32, V, kappa, matvec) -> tuple[np.ndarray, int]:
         R -= kappa * Z
         dZ = correction(R)
         Z += dZ
-        size, scale = _col_norms(dZ), _col_norms(Z)
+        size, scale = _row_norms(dZ), _row_norms(Z)
         live = np.isfinite(size) & np.isfinite(scale) & (scale > 0)  # NaN layers stay NaN, as in float64
         if not live.any():
             return Z, step
