@@ -25,6 +25,8 @@ import sys
 import time
 from collections import defaultdict
 
+import pyimcom  # noqa: F401  (first: sets OpenBLAS's thread timeout before numpy is loaded)
+
 
 def _config(workdir: str, stop: int, threads_note: str, n1: int = 4, layers=(), precision="double") -> dict:
     return {

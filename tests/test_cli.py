@@ -189,3 +189,13 @@ def test_simulate_tiny(config_path, tmp_path):
     assert len(labnoise) == len(science)
     assert all(n.startswith("slope_0_") for n in labnoise)
     assert len(read_obs_table(os.path.join(outdir, "obs.fits"))) == 1
+
+
+def test_importing_pyimcom_sets_the_openblas_thread_timeout_before_numpy_loads():
+    code = "import os, sys, pyimcom; print(os.environ['OPENBLAS_THREAD_TIMEOUT'], 'numpy' in sys.modules)"
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_THREAD_TIMEOUT"}
+    run = lambda: subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,  # noqa: E731
+                                 check=True).stdout.split()  # fmt: skip
+    assert run() == ["20", "False"]  # set, and numpy (with its OpenBLAS) not yet loaded
+    env["OPENBLAS_THREAD_TIMEOUT"] = "8"
+    assert run() == ["8", "False"]  # the user's setting wins

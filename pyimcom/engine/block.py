@@ -75,7 +75,7 @@ def _weight_sums(sol, values: np.ndarray, image: np.ndarray, n_img: int):
     return layers, W
 
 
-def _solve_mixed(sys_, values: np.ndarray, image: np.ndarray, n_img: int, settings: EngineSettings):
+def _solve_mixed(sys_, values: np.ndarray, image: np.ndarray, n_img: int, settings: EngineSettings, stamp):
     """Mixed-precision solve of a stamp whose A is float32 (`pyimcom.linalg.mixed`).
 
     Returns ``(sol, layers, W, steps)`` as `_weight_sums` gives them; ``steps`` is the number of
@@ -90,7 +90,8 @@ def _solve_mixed(sys_, values: np.ndarray, image: np.ndarray, n_img: int, settin
         sol, sums, steps = solve_cholesky_mixed(sys_.A, sys_.b, sys_.C, settings.solver, vectors,
                                                 sys_.operator.matvec, overwrite_a=True)  # fmt: skip
     except MixedPrecisionError as err:
-        logger.warning("mixed-precision solve failed (%s); solving this stamp in float64", err)
+        logger.warning("stamp (j=%d, i=%d): mixed-precision solve failed (%s); solving this stamp in float64",
+                       *stamp, err)  # fmt: skip
         A64 = sys_.operator.dense(np.empty(sys_.A.shape))
         sol = solve_stamp(settings.linear_algebra, A64, sys_.b, sys_.C, settings.solver, overwrite_a=True,
                           overwrite_b=True)  # fmt: skip
@@ -162,7 +163,7 @@ def _run(pixels, images, geometry, ibx, iby, stamps, settings) -> BlockResult:
         t1 = time.monotonic()
         values, image = pixels.values[:, sys_.index], pixels.image[sys_.index]
         if mixed:
-            sol, layers, W, steps = _solve_mixed(sys_, values, image, n_img, settings)
+            sol, layers, W, steps = _solve_mixed(sys_, values, image, n_img, settings, (j, i))
             refine_steps.append(steps)
         else:
             sol = solve_stamp(settings.linear_algebra, sys_.A, sys_.b, sys_.C, settings.solver,
