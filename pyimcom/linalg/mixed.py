@@ -72,8 +72,11 @@ def _row_norms(X: np.ndarray) -> np.ndarray:
     return np.sqrt(np.einsum("ji,ji->j", X, X))
 
 
-def refine(L32, V, kappa, matvec) -> tuple[np.ndarray, int]:
-    """Solve ``(A + kappa I) Z^T = V^T`` (rows of V are vectors) to float64 accuracy; returns (Z, steps)."""
+def refine(L32, V, kappa, matvec, Z0=None) -> tuple[np.ndarray, int]:
+    """Solve ``(A + kappa I) Z^T = V^T`` (rows of V are vectors) to float64 accuracy; returns (Z, steps).
+
+    ``Z0`` is the float32 factor's solution when already known (shape of V), else it is computed.
+    """
 
     def correction(R):
         R32 = np.array(R.T, dtype=np.float32, order="F")
@@ -82,7 +85,7 @@ def refine(L32, V, kappa, matvec) -> tuple[np.ndarray, int]:
             raise MixedPrecisionError(f"spotrs failed (info = {info})")
         return X.T.astype(np.float64)
 
-    Z = correction(V)
+    Z = correction(V) if Z0 is None else np.array(Z0, dtype=np.float64)
     prev = None
     for step in range(1, REFINE_MAX_STEPS + 1):
         R = V - matvec(Z)
@@ -176,18 +179,20 @@ def solve_cholesky_mixed(A32, b, C, settings: SolverSettings, vectors, matvec, o
         M = source if last else np.array(source, order="F")
         M[np.diag_indices(n)] += np.float32(k_o)
         L32 = factor32(M)
-        Y = scipy.linalg.solve_triangular(L32, np.array(b[o].T, dtype=np.float32, order="F"), lower=True,
-                                          overwrite_b=True, check_finite=False)  # fmt: skip
-        D = np.einsum("ia,ia->a", Y, Y, dtype=np.float64)
-        T_o = scipy.linalg.solve_triangular(L32, Y, lower=True, trans="T", overwrite_b=True,
-                                            check_finite=False).T  # fmt: skip
+        # the vectors ride along as extra right-hand sides: their first solve costs no extra pass over L
+        rhs = np.empty((n, m + V.shape[0]), dtype=np.float32, order="F")
+        rhs[:, :m], rhs[:, m:] = b[o].T, V.T
+        Y = scipy.linalg.solve_triangular(L32, rhs, lower=True, overwrite_b=True, check_finite=False)
+        D = np.einsum("ia,ia->a", Y[:, :m], Y[:, :m], dtype=np.float64)
+        X = scipy.linalg.solve_triangular(L32, Y, lower=True, trans="T", overwrite_b=True, check_finite=False)
+        T_o = X[:, :m].T
         N = np.einsum("ai,ai->a", T_o, T_o, dtype=np.float64)
         if T is None:
             T = T_o[None]  # one target: T stays in the solve's buffer (no copy)
         else:
             T[o] = T_o
         uc[o], sigma[o], kappa[o] = 1.0 - (k_o * N + D) / C[o], N, k_o
-        Z, used = refine(L32, V, k_o, matvec)
+        Z, used = refine(L32, V, k_o, matvec, X[:, m:].T)
         steps = max(steps, used)
         sums[o] = b[o] @ Z.T
         del L32, M
