@@ -41,12 +41,12 @@ def tiny_survey(tmp_path_factory):
     return cfg
 
 
-def _builder(cfg, window, reuse_buffers=False):
+def _builder(cfg, window, reuse_buffers=False, precision="double"):
     job = BlockJob.from_config(cfg, 0, 0)
     geo = job.geometry
     stamps = geo.processing_order(0, 0)
     pixels, used = partition_block(job.images, geo, 0, 0, geo.instamps_needed(stamps), job.cfg.n_inframe)
-    settings = dataclasses.replace(job.settings, window=window)
+    settings = dataclasses.replace(job.settings, window=window, precision=precision)
     relevant = [job.images[k] for k in used]
     return SystemBuilder(pixels, relevant, geo, 0, 0, stamps, settings, reuse_buffers=reuse_buffers), stamps
 
@@ -161,11 +161,12 @@ def test_cache_release_drops_only_values_not_needed_soon():
     assert len(cache) == 1 and cache.n_computed == 3
 
 
-def test_system_frees_overlaps_and_transforms_before_the_solve(tiny_survey):
+@pytest.mark.parametrize("precision", ["double", "mixed"])  # mixed pulls further ahead
+def test_system_frees_overlaps_and_transforms_before_the_solve(tiny_survey, precision):
     """After `system(s)` no pair overlap is held, and only the PSF transforms needed again soon."""
     from pyimcom.engine.system import FFT_WINDOW
 
-    builder, stamps = _builder(tiny_survey, 8)
+    builder, stamps = _builder(tiny_survey, 8, precision=precision)
     for s in range(len(stamps)):
         builder.system(s)
         assert len(builder.pair_overlaps) == 0
@@ -297,3 +298,13 @@ def test_mixed_precision_falls_back_to_float64(tiny_survey, monkeypatch, caplog)
     np.testing.assert_allclose(mix.layers, dbl.layers, rtol=1e-10, atol=1e-12)
     for c in "USKTN":
         np.testing.assert_allclose(mix.maps[c], dbl.maps[c], rtol=1e-10, atol=1e-14)
+
+
+def test_mixed_precision_pulls_further_ahead_and_computes_fewer_pair_overlaps(tiny_survey):
+    from pyimcom.engine.system import PULL_AHEAD, PULL_AHEAD_MIXED
+
+    assert PULL_AHEAD_MIXED > PULL_AHEAD
+    counts = [
+        sum(len(b) for b in _builder(tiny_survey, 8, precision=p)[0]._batches) for p in ("double", "mixed")
+    ]
+    assert counts[1] < counts[0]

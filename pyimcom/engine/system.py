@@ -33,12 +33,24 @@ from .cache import ScheduledCache
 from .operator import BlockPiece, StampOperator
 from .partition import BlockPixels, select_stamp_pixels
 
-__all__ = ["EngineSettings", "StampSystem", "SystemBuilder", "overlap_batches", "PULL_AHEAD", "FFT_WINDOW"]
+__all__ = [
+    "EngineSettings",
+    "StampSystem",
+    "SystemBuilder",
+    "overlap_batches",
+    "PULL_AHEAD",
+    "PULL_AHEAD_MIXED",
+    "FFT_WINDOW",
+]
 
 #: Stamps ahead whose sub-matrices are computed with the current stamp's from the same group-pair
 #: overlaps (`overlap_batches`; at most the cache window).  Benchmark block (window 5): 1 -> 3.4 overlap
 #: computations per stamp, sub-matrix cache peak 367 MiB; 3 -> 2.0 per stamp, 486 MiB.
 PULL_AHEAD = 1
+
+#: `PULL_AHEAD` with ``LAPRECISION "mixed"``, whose float32 A holds ~150 MB less: that pays for the
+#: longer pull-ahead (benchmark block, mixed: 68.6 -> 66.7 s, 1 055 -> 1 158 MiB).
+PULL_AHEAD_MIXED = 3
 
 #: Cache window of the PSF transforms of a group [stamps] (at most the cache window; ~16 MB per group
 #: of 6 images).  Needed only where overlaps are computed, which recur every other stamp along a row:
@@ -242,7 +254,8 @@ class SystemBuilder:
             groups.append({self._group(a) for a in inst})
         w = settings.window
         misses = ScheduledCache.misses
-        self._batches = overlap_batches(misses(pairs, w), self._group_pair, lookahead=min(w, PULL_AHEAD))
+        pull = PULL_AHEAD_MIXED if settings.mixed_precision else PULL_AHEAD
+        self._batches = overlap_batches(misses(pairs, w), self._group_pair, lookahead=min(w, pull))
         fft_needs = [{g for gp in batch for g in gp} | grs
                      for batch, grs in zip(self._batches, misses(groups, w), strict=True)]  # fmt: skip
         sched = ScheduledCache.schedule
