@@ -96,15 +96,15 @@ def refine(L32, V, kappa, matvec, Z0=None) -> tuple[np.ndarray, int]:
         live = np.isfinite(size) & np.isfinite(scale) & (scale > 0)  # NaN layers stay NaN, as in float64
         if not live.any():
             return Z, step
-        size, scale = size[live], scale[live]
         if prev is not None:
             with np.errstate(divide="ignore", invalid="ignore"):
-                rho = np.where(prev > 0, size / prev, 0.0)
-            if np.any(rho > REFINE_MAX_RHO) and np.any(size > REFINE_RTOL * scale):
-                raise MixedPrecisionError(f"refinement does not converge (contraction {rho.max():.3g})")
-            if np.all(rho * size <= REFINE_RTOL * scale):
+                rho = np.where(prev > 0, size / prev, 0.0)[live]
+            done = rho * size[live] <= REFINE_RTOL * scale[live]
+            if done.all():
                 return Z, step
-        elif np.all(size == 0):
+            if np.any(rho[~done] > REFINE_MAX_RHO):  # a vector neither converged nor contracting
+                raise MixedPrecisionError(f"refinement stalls (contraction {rho[~done].max():.2g})")
+        elif np.all(size[live] == 0):
             return Z, step
         prev = size
     raise MixedPrecisionError(f"refinement did not converge in {REFINE_MAX_STEPS} steps")
