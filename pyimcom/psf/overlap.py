@@ -124,9 +124,8 @@ def cross_overlap(fa, fb, nc, pad=0, out=None):
         raise PyIMCOMValueError(f"nc must satisfy 0 <= nc and 2 nc + 1 <= nfft = {nfft}; got nc = {nc}")
     if not (isinstance(pad, (int, np.integer)) and pad >= 0):
         raise PyIMCOMValueError(f"pad must be an integer >= 0; got {pad!r}")
-    corr = scipy.fft.irfft2(fa * np.conj(fb), s=(nfft, nfft), axes=(-2, -1), overwrite_x=True)
     size = 2 * nc + 1
-    shape = corr.shape[:-2] + (size + 2 * pad, size + 2 * pad)
+    shape = np.broadcast_shapes(fa.shape, fb.shape)[:-2] + (size + 2 * pad, size + 2 * pad)
     if out is None:
         out = np.zeros(shape)
     elif out.shape != shape or out.dtype != np.float64:
@@ -135,10 +134,17 @@ def cross_overlap(fa, fb, nc, pad=0, out=None):
         for edge in (np.s_[..., :pad, :], np.s_[..., -pad:, :], np.s_[..., :, :pad], np.s_[..., :, -pad:]):
             out[edge] = 0.0
     core = out[..., pad : pad + size, pad : pad + size]
+    # The inverse 2-D transform, pruned: first the complex inverse along the full frequency axis
+    # (y), then the half-spectrum inverse along x only for the 2 nc + 1 kept rows -- a third less
+    # work in the second pass, and (with scipy's 1-D transforms) about half the time of irfft2.
+    spectrum = np.conjugate(np.broadcast_to(fb, np.broadcast_shapes(fa.shape, fb.shape)))
+    spectrum *= fa
+    rows = scipy.fft.ifft(spectrum, axis=-2, overwrite_x=True)
     # lags -nc .. -1 sit at the end of the circular correlation, lags 0 .. nc at its start
     for dst_y, src_y in ((slice(0, nc), slice(nfft - nc, nfft)), (slice(nc, size), slice(0, nc + 1))):
-        for dst_x, src_x in ((slice(0, nc), slice(nfft - nc, nfft)), (slice(nc, size), slice(0, nc + 1))):
-            core[..., dst_y, dst_x] = corr[..., src_y, src_x]
+        corr = scipy.fft.irfft(rows[..., src_y, :], n=nfft, axis=-1)
+        core[..., dst_y, :nc] = corr[..., nfft - nc :]
+        core[..., dst_y, nc:] = corr[..., : nc + 1]
     return out
 
 
