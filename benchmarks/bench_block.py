@@ -47,6 +47,8 @@ class _Exclusive:
         self._stack = []
 
     def wrap(self, label, func):
+        """``func`` timed under ``label``, or under ``label(*args)`` when label is callable."""
+
         def timed(*args, **kwargs):
             t0 = time.perf_counter()
             self._stack.append(0.0)
@@ -55,7 +57,7 @@ class _Exclusive:
             finally:
                 inner = self._stack.pop()
                 dt = time.perf_counter() - t0
-                self.total[label] += dt - inner
+                self.total[label(*args) if callable(label) else label] += dt - inner
                 if self._stack:
                     self._stack[-1] += dt
 
@@ -112,9 +114,10 @@ def main(argv=None) -> int:
     )
     parser.add_argument(
         "--precision",
-        choices=("double", "mixed"),
+        choices=("double", "full", "mixed"),
         default="double",
-        help="LAPRECISION: float64 (default), or float32 factorisation with float64-refined layers",
+        help="LAPRECISION: double (default: float64 but the float32 noise back-substitution), full "
+        "(float64 throughout), mixed (float32 factorisation, float64-refined layers)",
     )
     parser.add_argument(
         "--no-peak", action="store_true", help="skip measuring the machine's DGEMM/DPOTRF rates afterwards"
@@ -128,6 +131,7 @@ def main(argv=None) -> int:
     import pyimcom.engine.system as system
     import pyimcom.linalg.cholesky as cholesky
     import pyimcom.linalg.mixed as mixed
+    import pyimcom.linalg.split as split
     from pyimcom.coadd import BlockJob
     from pyimcom.config import Config
     from pyimcom.settings import target_area
@@ -153,11 +157,17 @@ def main(argv=None) -> int:
     for name, label in [("_group_ffts", "psf"), ("_pair_overlap", "psf"), ("_out_overlap", "psf"),
                         ("_submatrix_oriented", "assembly"), ("system", "assembly")]:  # fmt: skip
         setattr(B, name, timer.wrap(label, getattr(B, name)))
-    cholesky.factor_shifted = timer.wrap("factorisation", cholesky.factor_shifted)
+    factor64 = timer.wrap("factorisation", cholesky.factor_shifted)
+    cholesky.factor_shifted = split.factor_shifted = factor64
     mixed.factor32 = timer.wrap("factorisation", mixed.factor32)
     mixed.refine = timer.wrap("refinement", mixed.refine)
+    split.narrow_lower = timer.wrap("narrowing", split.narrow_lower)
     scipy.linalg.cho_solve = timer.wrap("solves", scipy.linalg.cho_solve)  # several kappa nodes
-    scipy.linalg.solve_triangular = timer.wrap("solves", scipy.linalg.solve_triangular)  # one node
+
+    def solve_label(L, *args, **kwargs):
+        return "solves" if L.dtype == np.float64 else "solves32"
+
+    scipy.linalg.solve_triangular = timer.wrap(solve_label, scipy.linalg.solve_triangular)  # one node
     sizes = []
     orig_system = B.system
 
@@ -172,22 +182,31 @@ def main(argv=None) -> int:
     result, _ = job.run()
     wall = time.perf_counter() - t0
     n_st = result.n_stamps
-    flops = sum(n**3 / 3 + 2 * n * n * m for n, m in sizes)
-    lapack = timer.total["factorisation"] + timer.total["solves"]
+    # flops: n^3/3 (factorisation) + n^2 m per triangular solve with the m target rows; with "double"
+    # the back-substitution is float32 (counted apart), with "mixed" everything is
+    f_fact = sum(n**3 / 3 for n, _ in sizes)
+    f_solve = sum(n * n * m for n, m in sizes)
+    t64 = timer.total["factorisation"] + timer.total["solves"]
+    t32 = timer.total["solves32"]
+    if args.precision == "mixed":
+        parts = {"float32": (f_fact + 2 * f_solve, t64 + t32)}
+    elif args.precision == "double":
+        parts = {"float64": (f_fact + f_solve, t64), "float32": (f_solve, t32)}
+    else:
+        parts = {"float64": (f_fact + 2 * f_solve, t64)}
+    lapack = t64 + t32
     rate = f"{wall / n_st:.2f} s/stamp, {n_st / wall:.3f} stamps/s"
     print(f"block (0, 0): {n_st} stamps, {wall:.1f} s wall ({rate})")
     print(f"input pixels per stamp: n = {np.mean([n for n, _ in sizes]):.0f} (m = {sizes[0][1]})")
     print("seconds per stamp:")
-    for label in ("psf", "assembly", "factorisation", "solves", "refinement"):
-        print(f"  {label:14s} {timer.total[label] / n_st:7.3f}")
+    labels = {"psf": "psf", "assembly": "assembly", "factorisation": "factorisation", "solves": "solves",
+              "solves32": "solves float32", "narrowing": "narrowing", "refinement": "refinement"}  # fmt: skip
+    for label, name in labels.items():
+        print(f"  {name:14s} {timer.total[label] / n_st:7.3f}")
     print(f"  {'products':14s} {result.timings['products'] / n_st:7.3f}")
     print(f"  {'partition':14s} {result.timings['partition'] / n_st:7.3f}  (once per block)")
-    kind = "float32" if args.precision == "mixed" else "float64"
-    print(f"LAPACK ({kind} factorisation + solves): {lapack / wall:.1%} of the block, "
-          f"{flops / lapack / 1e9:.1f} GFLOP/s")  # fmt: skip
-    if args.precision == "mixed":
-        steps, fallbacks = result.timings.get("refine_steps", 0.0), result.timings.get("float64_fallbacks", 0)
-        print(f"refinement: {steps:.2f} steps per stamp; {fallbacks} stamps solved in float64 instead")
+    rates = ", ".join(f"{k} {f / t / 1e9:.1f} GFLOP/s" for k, (f, t) in parts.items() if t > 0)
+    print(f"LAPACK (factorisation + solves): {lapack / wall:.1%} of the block; {rates}")
     print(f"overhead (everything but LAPACK) per stamp: {(wall - lapack) / n_st:.2f} s "
           f"= {(wall - lapack) / lapack:.2f} x the LAPACK time")  # fmt: skip
     print(f"peak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
@@ -195,14 +214,14 @@ def main(argv=None) -> int:
         import multiprocessing as mp
 
         ctx = mp.get_context("fork")
-        here, there = ctx.Pipe()
-        child = ctx.Process(target=_machine_peaks, args=(there, "s" if args.precision == "mixed" else "d"))
-        child.start()
-        rates = here.recv()
-        child.join()
-        rate = flops / lapack / 1e9
-        ratio = ", ".join(f"{rate / r:.0%} of {k} ({r:.0f} GFLOP/s)" for k, r in rates.items())
-        print(f"LAPACK rate against this machine's measured peaks: {ratio}")
+        for kind, (f, t) in parts.items():
+            here, there = ctx.Pipe()
+            child = ctx.Process(target=_machine_peaks, args=(there, "s" if kind == "float32" else "d"))
+            child.start()
+            peak = here.recv()
+            child.join()
+            ratio = ", ".join(f"{f / t / 1e9 / r:.0%} of {k} ({r:.0f} GFLOP/s)" for k, r in peak.items())
+            print(f"{kind} LAPACK rate against this machine's measured peaks: {ratio}")
     peaks = {k: result.timings[f"cache_peak_bytes_{k}"] / 2**20 for k in
              ("submatrices", "pair_overlaps", "out_overlaps", "ffts")}  # fmt: skip
     print("cache peaks [MiB]: " + ", ".join(f"{k} {v:.0f}" for k, v in peaks.items()))

@@ -308,7 +308,7 @@ _KEYS: tuple[_Key, ...] = (
     _Key(
         "LAPRECISION",
         ("la_precision",),
-        _enum(("double", "mixed")),
+        _enum(("double", "full", "mixed")),
         "double",
         written=lambda d: d["LAPRECISION"] != "double",
     ),  # fmt: skip

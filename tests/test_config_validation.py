@@ -118,7 +118,7 @@ INVALID = {
     "itermax zero": ({"ITERMAX": 0}, r"^ITERMAX must be an integer >= 1; got 0"),
     "laprecision": (
         {"LAPRECISION": "single"},
-        r"^LAPRECISION must be one of 'double', 'mixed'; got 'single'",
+        r"^LAPRECISION must be one of 'double', 'full', 'mixed'; got 'single'",
     ),
     "iterrtol zero": ({"ITERRTOL": 0.0}, r"^ITERRTOL must be a number > 0; got 0\.0"),
     "cmask one": ({"CMASK": 1.0}, r"^CMASK must be a probability in \[0, 1\); got 1\.0"),

@@ -261,6 +261,35 @@ def _run_block(cfg, precision):
     return result
 
 
+def test_double_precision_solves_for_sums_and_matches_full_float64(tiny_survey, monkeypatch):
+    """LAPRECISION double (default): layers, weights and D from the float64 forward solve, Sigma from
+    the float32 back-substitution; against "full" (T in float64, every product formed from T)."""
+    import pyimcom.engine.block as block
+
+    calls = []
+    solve = block.solve_cholesky_sums
+    monkeypatch.setattr(block, "solve_cholesky_sums", lambda *a, **k: calls.append(1) or solve(*a, **k))
+    cfg = Config(tiny_survey.to_file(None))
+    cfg.extrainput = [None, "whitenoise1", "cstar14"]
+    cfg.stoptile = 8
+    cfg()
+    full = _run_block(cfg, "full")
+    assert not calls
+    dbl = _run_block(cfg, "double")
+    assert len(calls) == dbl.n_stamps == 8
+    peaks = np.max(np.abs(full.layers[0]), axis=(1, 2))
+    assert np.count_nonzero(peaks) >= 2
+    for layer in range(full.layers.shape[1]):  # "full" forms the layers from the float32-stored T
+        assert np.max(np.abs(dbl.layers[0, layer] - full.layers[0, layer])) <= 1e-6 * peaks[layer]
+    for c in "TN":
+        np.testing.assert_allclose(dbl.maps[c], full.maps[c], rtol=1e-6, atol=1e-9)
+    np.testing.assert_array_equal(dbl.maps["K"], full.maps["K"])
+    np.testing.assert_allclose(dbl.inweight, full.inweight, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(dbl.maps["S"], full.maps["S"], rtol=1e-5)
+    np.testing.assert_allclose(dbl.maps["U"], full.maps["U"], rtol=1e-3)
+    assert not np.array_equal(dbl.maps["S"], full.maps["S"])  # a different path, not the same one twice
+
+
 def test_mixed_precision_block_matches_double_in_layers_and_weights(tiny_survey):
     """LAPRECISION mixed: layers and T/N maps as float64; Sigma and U/C from the float32 solves."""
     cfg = Config(tiny_survey.to_file(None))

@@ -1,47 +1,19 @@
 """The mixed-precision Cholesky kernel against dense float64 solves (core §4.7, `pyimcom.linalg.mixed`).
 
-The systems are those of Gaussian PSFs: input PSFs of width s at random positions from three
-"exposures", a Gaussian target of width s_t on a grid of output pixels.  Overlaps of unit-integral 2-D
-Gaussians are analytic, ``g_1 . g_2 = exp(-d^2 / 2(s_1^2 + s_2^2)) / 2 pi (s_1^2 + s_2^2)``, and the
-matrix A is as ill-conditioned as a real stamp's (the Gaussian kernel), so kappa decides its
-conditioning and float32 alone would lose several digits.
+The systems are those of Gaussian PSFs with analytic overlaps (`gaussian_systems`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-import scipy.linalg
+from gaussian_systems import dense_solve as _dense
+from gaussian_systems import gaussian_system as _system
 
 import pyimcom.linalg.mixed as mixed
 from pyimcom.errors import PyIMCOMValueError
 from pyimcom.linalg import SolverSettings, solve_cholesky
 from pyimcom.linalg.mixed import MixedPrecisionError, solve_cholesky_mixed
-
-
-def _overlap(p, q, var):
-    d2 = ((p[:, None, :] - q[None, :, :]) ** 2).sum(axis=2)
-    return np.exp(-d2 / (2 * var)) / (2 * np.pi * var)
-
-
-def _system(seed=0, n_per=120, side=6.0, s=0.9, s_t=1.0, targets=(1.0,)):
-    rng = np.random.default_rng(seed)
-    pos_in = rng.uniform(-1.0, side + 1.0, size=(3 * n_per, 2))
-    image = np.repeat(np.arange(3), n_per)
-    g = np.arange(0.5, side, 1.0)
-    gx, gy = np.meshgrid(g, g)
-    pos_out = np.column_stack([gx.ravel(), gy.ravel()])
-    A = _overlap(pos_in, pos_in, 2 * s**2)
-    b = np.stack([_overlap(pos_out, pos_in, s**2 + (f * s_t) ** 2) for f in targets])
-    C = np.array([1.0 / (2 * np.pi * 2 * (f * s_t) ** 2) for f in targets])
-    return A, b, C, image, rng
-
-
-def _dense(A, b_o, kappa, V):
-    """T and the weighted sums ``b (A + kappa)^-1 v`` from a float64 Cholesky solve."""
-    factor = scipy.linalg.cho_factor(A + kappa * np.eye(A.shape[0]), lower=True)
-    T = scipy.linalg.cho_solve(factor, b_o.T).T
-    return T, T @ V.T
 
 
 @pytest.mark.parametrize("targets", [(1.0,), (1.0, 1.3)])

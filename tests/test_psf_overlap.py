@@ -128,6 +128,16 @@ def test_broadcast_cross_overlaps_of_two_sets(samples):
     npt.assert_allclose(all_pairs[1, 2], naive_overlap(samples[1], samples[4], NC), rtol=1e-12)
 
 
+def test_one_psf_against_a_stack_matches_direct_correlation(samples):
+    """The engine's case (one transform against a stack; a one-pass cross-spectrum kernel)."""
+    ffts = psf_ffts(samples, 20)
+    got = cross_overlap(ffts[1], ffts[2:], NC, pad=2)
+    assert got.shape == (3, 2 * NC + 5, 2 * NC + 5)
+    for k in range(3):
+        npt.assert_allclose(got[k], np.pad(naive_overlap(samples[1], samples[2 + k], NC), 2), rtol=1e-12,
+                            atol=1e-13)  # fmt: skip
+
+
 @pytest.mark.parametrize("amppen", [(0.0, 0.5), (2.0, 0.0), (0.0, 0.0)])
 def test_amppen_off_changes_nothing(samples, amppen):
     npt.assert_array_equal(psf_ffts(samples, 20, amppen=amppen, ov=8), psf_ffts(samples, 20))

@@ -19,6 +19,7 @@ from .._kernels.products import stamp_sums
 from ..geometry import MosaicGeometry, fade_ramp, stamp_taper
 from ..linalg import solve_stamp
 from ..linalg.mixed import MixedPrecisionError, solve_cholesky_mixed
+from ..linalg.split import solve_cholesky_sums
 from .partition import BlockPixels
 from .system import EngineSettings, SystemBuilder
 
@@ -75,12 +76,27 @@ def _weight_sums(sol, values: np.ndarray, image: np.ndarray, n_img: int):
     return layers, W
 
 
+def _solve_sums(A, rhs, C, values: np.ndarray, image: np.ndarray, n_img: int, settings: EngineSettings):
+    """Solve a stamp for its sums (`pyimcom.linalg.split`): ``(sol, layers, W)`` as `_weight_sums` gives.
+
+    ``rhs`` is b with ``n_layer + n_img`` spare rows (`SystemBuilder.system`), filled here with the
+    layer values and the image indicators of the pixels; A and rhs are overwritten.
+    """
+    n_layer = values.shape[0]
+    m = rhs.shape[1] - n_layer - n_img
+    for o in range(rhs.shape[0]):
+        rhs[o, m : m + n_layer] = values
+        rhs[o, m + n_layer :] = image[None, :] == np.arange(n_img)[:, None]
+    sol, sums = solve_cholesky_sums(A, rhs, C, settings.solver, n_layer + n_img, overwrite_a=True)
+    return sol, np.ascontiguousarray(sums[:, :, :n_layer].transpose(0, 2, 1)), sums[:, :, n_layer:]
+
+
 def _solve_mixed(sys_, values: np.ndarray, image: np.ndarray, n_img: int, settings: EngineSettings, stamp):
     """Mixed-precision solve of a stamp whose A is float32 (`pyimcom.linalg.mixed`).
 
     Returns ``(sol, layers, W, steps)`` as `_weight_sums` gives them; ``steps`` is the number of
-    refinement steps, or -1 if the stamp had to be solved in float64 (float32 factorisation failed or
-    the refinement did not converge).
+    refinement steps, or -1 if the stamp had to be solved as with ``"double"`` (float32 factorisation
+    failed or the refinement did not converge).
     """
     present = np.unique(image)
     vectors = np.concatenate(
@@ -93,9 +109,10 @@ def _solve_mixed(sys_, values: np.ndarray, image: np.ndarray, n_img: int, settin
         logger.warning("stamp (j=%d, i=%d): mixed-precision solve failed (%s); solving this stamp in float64",
                        *stamp, err)  # fmt: skip
         A64 = sys_.operator.dense(np.empty(sys_.A.shape))
-        sol = solve_stamp(settings.linear_algebra, A64, sys_.b, sys_.C, settings.solver, overwrite_a=True,
-                          overwrite_b=True)  # fmt: skip
-        return (sol, *_weight_sums(sol, values, image, n_img), -1)
+        n_out, m, n = sys_.b.shape
+        rhs = np.empty((n_out, m + values.shape[0] + n_img, n))
+        rhs[:, :m] = sys_.b
+        return (*_solve_sums(A64, rhs, sys_.C, values, image, n_img, settings), -1)
     n_layer = values.shape[0]
     layers = np.ascontiguousarray(sums[:, :, :n_layer].transpose(0, 2, 1))
     W = np.zeros(sums.shape[:2] + (n_img,))
@@ -154,23 +171,25 @@ def _run(pixels, images, geometry, ibx, iby, stamps, settings) -> BlockResult:
     taper = stamp_taper(lay.n2, lay.fade).ravel()
     builder = SystemBuilder(pixels, images, geometry, ibx, iby, stamps, settings, reuse_buffers=True)
     timings = {"system": 0.0, "solve": 0.0, "products": 0.0}
-    mixed = settings.mixed_precision
+    mixed, for_sums = settings.mixed_precision, settings.solve_for_sums
     refine_steps: list[int] = []
     t_start = time.monotonic()
     for s, (j, i) in enumerate(stamps):
         t0 = time.monotonic()
-        sys_ = builder.system(s, np.float32 if mixed else np.float64)
+        sys_ = builder.system(s, np.float32 if mixed else np.float64, n_layer + n_img if for_sums else 0)
         t1 = time.monotonic()
         values, image = pixels.values[:, sys_.index], pixels.image[sys_.index]
         if mixed:
             sol, layers, W, steps = _solve_mixed(sys_, values, image, n_img, settings, (j, i))
             refine_steps.append(steps)
+        elif for_sums:
+            sol, layers, W = _solve_sums(sys_.A, sys_.rhs, sys_.C, values, image, n_img, settings)
         else:
             sol = solve_stamp(settings.linear_algebra, sys_.A, sys_.b, sys_.C, settings.solver,
                               positions=(sys_.pos_in, sys_.pos_out), rho=settings.rho, n_out=n_out,
                               overwrite_a=True, overwrite_b=True)  # fmt: skip
         t2 = time.monotonic()
-        if not mixed:
+        if not (mixed or for_sums):
             layers, W = _weight_sums(sol, values, image, n_img)
         layers, maps, per_image = _stamp_products(sol, layers, W, taper)
         rows, cols = geometry.accumulator_slices(j, i)

@@ -138,10 +138,12 @@ class EngineSettings:
         (reuse between rows: the 6 x 6 benchmark block computes 5 % fewer sub-matrices with 8, but
         holds 45 MB more).  Default: 5.
     precision : str
-        ``LAPRECISION``: ``"double"`` solves in float64 throughout; ``"mixed"`` solves one-node Cholesky
-        stamps with a float32 factorisation, layers and weight sums refined to float64, and U/C and
-        Sigma maps from the float32 solves (`pyimcom.linalg.mixed`).  Other kernels and several kappa
-        nodes always use float64.  Default: ``"double"``.
+        ``LAPRECISION``, for one-node Cholesky stamps (other kernels and several kappa nodes always use
+        float64 throughout): ``"double"`` factors and forward-solves in float64, with the layers and
+        weight sums from the forward solve and only the noise back-substitution in float32
+        (`pyimcom.linalg.split`); ``"full"`` solves for T in float64 and forms every product from it,
+        as the reference does; ``"mixed"`` factors in float32, with layers and weight sums refined to
+        float64 and the maps from the float32 solves (`pyimcom.linalg.mixed`).  Default: ``"double"``.
     """
 
     ov: int
@@ -172,6 +174,11 @@ class EngineSettings:
         """Whether stamps are solved in mixed precision (``precision``, Cholesky, one kappa node)."""
         return self.precision == "mixed" and self.linear_algebra == "Cholesky" and self.solver.nv == 1
 
+    @property
+    def solve_for_sums(self) -> bool:
+        """Whether stamps are solved for their sums (`pyimcom.linalg.split`): "double", Cholesky, one node."""
+        return self.precision == "double" and self.linear_algebra == "Cholesky" and self.solver.nv == 1
+
 
 @dataclass
 class StampSystem:
@@ -181,7 +188,8 @@ class StampSystem:
     ``C`` float64 ``(n_out,)``; ``index`` int64 ``(n,)`` pixel indices into the block arrays (row order of
     A); ``pos_in`` ``(n, 2)`` and ``pos_out`` ``(m, 2)`` positions [block pixels]; ``operator`` A as
     its cached float64 pieces (`StampOperator`: float64 products with A, or A again in another dtype),
-    valid while the stamp is processed.
+    valid while the stamp is processed; ``rhs`` ``(n_out, m + spare, n)`` the array b is the first m
+    rows of (`SystemBuilder.system`).
     """
 
     A: np.ndarray
@@ -192,6 +200,7 @@ class StampSystem:
     pos_out: np.ndarray
     operator: StampOperator | None = None
     timings: dict = field(default_factory=dict)
+    rhs: np.ndarray | None = None
 
 
 def _runs(image: np.ndarray) -> list[tuple[int, int, int]]:
@@ -391,11 +400,13 @@ class SystemBuilder:
             buf = self._buffers[(name, dtype)] = np.empty(max(size, per_pixel(self._n_max)), dtype=dtype)
         return buf[:size].reshape(shape)
 
-    def system(self, s: int, dtype=np.float64) -> StampSystem:
+    def system(self, s: int, dtype=np.float64, spare_rows: int = 0) -> StampSystem:
         """The linear system of stamp number ``s`` (position in the processing order).
 
-        ``dtype`` (float64 or float32) is that of A; b is always float64.  Call it once per stamp, in
-        processing order.
+        ``dtype`` (float64 or float32) is that of A; b is always float64.  With ``spare_rows`` > 0, b is
+        the first m rows of ``rhs``, an uninitialised ``(n_out, m + spare_rows, n)`` array whose last
+        rows a solver can fill with more right-hand sides (`pyimcom.linalg.split`).  Call it once per
+        stamp, in processing order.
         """
         j, i = self.stamps[s]
         st, px = self.settings, self.pixels
@@ -418,7 +429,9 @@ class SystemBuilder:
         A = operator.dense(self._work("A", (n, n), lambda n_px: n_px * n_px, dtype))
         xo, yo = self.geometry.outstamp_pixels(j, i)
         m = xo.size * yo.size
-        bvec = self._work("b", (st.n_out, m, n), lambda n_px: st.n_out * m * n_px)  # all columns written
+        n_rows = m + spare_rows
+        rhs = self._work("b", (st.n_out, n_rows, n), lambda n_px: st.n_out * n_rows * n_px)
+        bvec = rhs[:, :m]  # all columns written
         for t, a in enumerate(inst):
             if sizes[t] == 0:
                 continue
@@ -439,7 +452,7 @@ class SystemBuilder:
         gx, gy = np.meshgrid(xo, yo)
         pos_out = np.column_stack([gx.ravel(), gy.ravel()]).astype(float)
         pos_in = np.column_stack([px.x[index], px.y[index]])
-        return StampSystem(A, bvec, self.C.copy(), index, pos_in, pos_out, operator)
+        return StampSystem(A, bvec, self.C.copy(), index, pos_in, pos_out, operator, rhs=rhs)
 
     def advance(self, s: int) -> None:
         """Free what stamps after ``s`` do not need soon."""
