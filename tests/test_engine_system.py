@@ -16,7 +16,7 @@ import pytest
 
 from pyimcom.coadd import BlockJob
 from pyimcom.config import Config
-from pyimcom.engine.partition import partition_block
+from pyimcom.engine.partition import partition_block, select_stamp_pixels
 from pyimcom.engine.system import SystemBuilder
 from pyimcom.interp import interpolate_points
 from pyimcom.psf.overlap import cross_overlap
@@ -329,11 +329,35 @@ def test_mixed_precision_falls_back_to_float64(tiny_survey, monkeypatch, caplog)
         np.testing.assert_allclose(mix.maps[c], dbl.maps[c], rtol=1e-10, atol=1e-14)
 
 
-def test_mixed_precision_pulls_further_ahead_and_computes_fewer_pair_overlaps(tiny_survey):
-    from pyimcom.engine.system import PULL_AHEAD, PULL_AHEAD_MIXED
+def test_pulling_ahead_computes_fewer_pair_overlaps(tiny_survey, monkeypatch):
+    import pyimcom.engine.system as system
 
-    assert PULL_AHEAD_MIXED > PULL_AHEAD
-    counts = [
-        sum(len(b) for b in _builder(tiny_survey, 8, precision=p)[0]._batches) for p in ("double", "mixed")
-    ]
-    assert counts[1] < counts[0]
+    assert system.PULL_AHEAD > 1
+    counts = [sum(len(b) for b in _builder(tiny_survey, 8)[0]._batches)]
+    monkeypatch.setattr(system, "PULL_AHEAD", 1)
+    counts.append(sum(len(b) for b in _builder(tiny_survey, 8)[0]._batches))
+    assert counts[0] < counts[1]
+
+
+def test_submatrices_hold_exactly_the_pixels_some_stamp_pairs(tiny_survey):
+    """A pair's cached sub-matrix covers the union, over the stamps whose neighbourhood holds both
+    InStamps, of the stamps' selections (core §3.9) -- no more, no less."""
+    builder, stamps = _builder(tiny_survey, 8)
+    expected = {}
+    for j, i in stamps:
+        inst = builder._neighbourhood(j, i)
+        sel = select_stamp_pixels(builder.pixels, builder.geometry, j, i, builder.settings.rho)
+        for t in range(9):
+            for u in range(9):
+                if inst[t] <= inst[u]:
+                    rows, cols = expected.setdefault((inst[t], inst[u]), (set(), set()))
+                    rows.update(sel[t] - builder._inst_slice(inst[t]).start)
+                    cols.update(sel[u] - builder._inst_slice(inst[u]).start)
+    assert set(expected) == set(builder._used)
+    smaller = 0
+    for key, (rows, cols) in expected.items():
+        got_rows, got_cols = builder.used_pixels(key)
+        assert sorted(rows) == got_rows.tolist() and sorted(cols) == got_cols.tolist()
+        n_a = builder._inst_slice(key[0]).stop - builder._inst_slice(key[0]).start
+        smaller += len(rows) < n_a
+    assert smaller > 0  # some pairs are restricted
