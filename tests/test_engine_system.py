@@ -180,6 +180,29 @@ def test_system_frees_overlaps_and_transforms_before_the_solve(tiny_survey, prec
     assert builder.submatrices.n_computed == sum(len(k) for b in builder._batches for k in b.values())
 
 
+def test_pair_overlaps_in_the_a_buffer_give_the_same_systems(tiny_survey):
+    """With reused buffers the pair overlaps and cross-spectra live in A's buffer while A is idle; the
+    systems equal those built with fresh arrays, bit for bit, and no PSF transform is computed twice."""
+    borrowed, stamps = _builder(tiny_survey, 8, reuse_buffers=True)
+    fresh, _ = _builder(tiny_survey, 8)
+    for s in range(len(stamps)):
+        a, b = borrowed.system(s), fresh.system(s)
+        np.testing.assert_array_equal(a.A, b.A)
+        np.testing.assert_array_equal(a.b, b.b)
+        if s == 0:
+            A_buf = [v for (name, _), v in borrowed._buffers.items() if name == "A"][0]
+            assert np.shares_memory(borrowed._scratch(0, (16,), np.float64), A_buf)
+            assert not np.shares_memory(fresh._scratch(0, (16,), np.float64), A_buf)
+        borrowed.advance(s)
+        fresh.advance(s)
+    # each group's transforms are computed once per run of uses less than the window apart: the
+    # release after a group's last batch of a stamp forces no recomputation
+    from pyimcom.engine.system import FFT_WINDOW
+
+    runs = sum(1 + int(np.sum(np.diff(u) > FFT_WINDOW)) for u in borrowed.ffts._uses.values())
+    assert borrowed.ffts.n_computed == fresh.ffts.n_computed == runs
+
+
 def test_overlap_batches_pull_the_next_stamps_sub_matrices_of_the_same_group_pair():
     from pyimcom.engine.system import overlap_batches
 

@@ -357,16 +357,33 @@ class SystemBuilder:
         fa = self.ffts.get(key[0])
         fb = self.ffts.get(key[1]) if key[0] != key[1] else fa
         size = 2 * nc + 1 + 2 * PSF_PAD
-        out = np.empty((fa.shape[0], fb.shape[0], size, size))
+        out = self._scratch(0, (fa.shape[0], fb.shape[0], size, size), np.float64)
+        spectra = self._scratch(out.nbytes, fb.shape, np.complex128)
         for k in range(fa.shape[0]):
             if key[0] != key[1]:
-                cross_overlap(fa[k], fb, nc, pad=PSF_PAD, out=out[k])
+                cross_overlap(fa[k], fb, nc, pad=PSF_PAD, out=out[k], work=spectra)
                 continue
             # a group with itself: O_lk[s] = O_kl[-s], so only l >= k is transformed (the padding is
             # symmetric, so the reversed padded array is the padded reversed one)
-            cross_overlap(fa[k], fa[k:], nc, pad=PSF_PAD, out=out[k, k:])
+            cross_overlap(fa[k], fa[k:], nc, pad=PSF_PAD, out=out[k, k:], work=spectra[: fa.shape[0] - k])
             out[k + 1 :, k] = out[k, k + 1 :, ::-1, ::-1]
         return out
+
+    def _scratch(self, offset: int, shape: tuple[int, ...], dtype) -> np.ndarray:
+        """Scratch array at byte ``offset`` of the reused A buffer, or a new one if there is none or it is
+        too small.
+
+        The pair overlaps (~45 MB) and their cross-spectra live only within a batch of sub-matrices,
+        which `system` computes before it writes A: so they borrow A's buffer, idle then, rather than
+        adding their size to the block's peak memory.  `system` checks that none is held when it
+        assembles A.
+        """
+        dtype = np.dtype(dtype)
+        nbytes = int(np.prod(shape)) * dtype.itemsize
+        bufs = [buf for (name, _), buf in (self._buffers or {}).items() if name == "A"]
+        if bufs and offset % 64 == 0 and offset + nbytes <= bufs[0].nbytes:
+            return bufs[0].view(np.uint8)[offset : offset + nbytes].view(dtype).reshape(shape)
+        return np.empty(shape, dtype=dtype)
 
     def _out_overlap(self, group: int) -> np.ndarray:
         f = self.ffts.get(group)
@@ -405,11 +422,24 @@ class SystemBuilder:
         return (ga, gb) if ga <= gb else (gb, ga)
 
     def _compute_submatrices(self, s: int) -> None:
-        """Compute the sub-matrices of stamp ``s``'s batches, releasing each pair overlap after its batch."""
-        for gpair, keys in self._batches[s].items():
+        """Compute the sub-matrices of stamp ``s``'s batches, releasing each pair overlap after its batch.
+
+        A group's PSF transforms are released after the last batch of the stamp that uses them (once
+        the stamp's input-output overlaps of the group are computed), unless a stamp within the cache
+        window needs them: the transforms of 4 or more groups are then not all held at once.
+        """
+        batch = list(self._batches[s].items())
+        last = {g: k for k, (gpair, _) in enumerate(batch) for g in gpair}
+        needs_out = {self._group(a) for a in self._neighbourhood(*self.stamps[s])}
+        for k, (gpair, keys) in enumerate(batch):
             for key in keys:
                 self.submatrices.get(key)
             self.pair_overlaps.release(gpair, s)
+            for g in set(gpair):
+                if last[g] == k:
+                    if g in needs_out:
+                        self.out_overlaps.get(g)
+                    self.ffts.release(g, s)
 
     # ---- per stamp ------------------------------------------------------------------------------
     def _stamp_sizes(self) -> list[int]:
@@ -454,6 +484,12 @@ class SystemBuilder:
         n = int(offs[-1])
         blocks = [(t, u) for t in range(9) for u in range(t, 9) if sizes[t] and sizes[u]]
         keys = [(inst[t], inst[u]) if inst[t] <= inst[u] else (inst[u], inst[t]) for t, u in blocks]
+        # the stamp arrays first: the batch borrows A's buffer (`_scratch`)
+        A = self._work("A", (n, n), lambda n_px: n_px * n_px, dtype)
+        xo, yo = self.geometry.outstamp_pixels(j, i)
+        m = xo.size * yo.size
+        n_rows = m + spare_rows
+        rhs = self._work("b", (st.n_out, n_rows, n), lambda n_px: st.n_out * n_rows * n_px)
         self._compute_submatrices(s)
         pieces = []
         for (t, u), key in zip(blocks, keys, strict=True):
@@ -463,11 +499,9 @@ class SystemBuilder:
             rows, cols = self._compact(key, local[r], 0), self._compact(key, local[c], 1)
             pieces.append(BlockPiece(sub, rows, cols, int(offs[r]), int(offs[c]), u != t))
         operator = StampOperator(n, pieces)
-        A = operator.dense(self._work("A", (n, n), lambda n_px: n_px * n_px, dtype))
-        xo, yo = self.geometry.outstamp_pixels(j, i)
-        m = xo.size * yo.size
-        n_rows = m + spare_rows
-        rhs = self._work("b", (st.n_out, n_rows, n), lambda n_px: st.n_out * n_rows * n_px)
+        if len(self.pair_overlaps):  # they may live in A's buffer (`_scratch`)
+            raise RuntimeError(f"pair overlaps still held when stamp {s}'s A is assembled")
+        A = operator.dense(A)
         bvec = rhs[:, :m]  # all columns written
         for t, a in enumerate(inst):
             if sizes[t] == 0:

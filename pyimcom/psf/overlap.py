@@ -80,7 +80,7 @@ def psf_ffts(samples, nfft, amppen=(0.0, 0.0), ov=8):
     return ffts
 
 
-def cross_overlap(fa, fb, nc, pad=0, out=None):
+def cross_overlap(fa, fb, nc, pad=0, out=None, work=None):
     """Overlap array ``O_ab[s] = sum_q S_a[q + s] S_b[q]`` from two PSF transforms.
 
     Computed as the inverse real FFT of ``F_a * conj(F_b)``, circularly shifted by ``nc`` and
@@ -101,6 +101,10 @@ def cross_overlap(fa, fb, nc, pad=0, out=None):
     out : ndarray of float64, optional
         Array of the result's shape to write into (e.g. a slice of a larger array), instead of a
         new one.  Default: None.
+    work : ndarray of complex128, optional
+        With ``fa`` of shape ``(nfft, nfft // 2 + 1)`` and ``fb`` a stack ``(k, nfft, nfft // 2 + 1)``:
+        a C-contiguous array of ``fb``'s shape for the cross-spectrum and its first inverse transform
+        (overwritten), instead of a temporary.  Default: None.
 
     Returns
     -------
@@ -139,7 +143,9 @@ def cross_overlap(fa, fb, nc, pad=0, out=None):
     # (y), then the half-spectrum inverse along x only for the 2 nc + 1 kept rows -- a third less
     # work in the second pass, and (with scipy's 1-D transforms) about half the time of irfft2.
     if fa.ndim == 2 and fb.ndim == 3:  # one PSF against a stack: the engine's case, in one pass
-        spectrum = conj_product(fa, fb)
+        spectrum = conj_product(fa, fb, out=work)
+    elif work is not None:
+        raise PyIMCOMValueError("work is only for one transform against a stack (fa 2-D, fb 3-D)")
     else:
         spectrum = np.conjugate(np.broadcast_to(fb, np.broadcast_shapes(fa.shape, fb.shape)))
         spectrum *= fa
