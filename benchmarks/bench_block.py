@@ -5,14 +5,15 @@ The configuration is the production-like one of the performance issue: BLOCK 2, 
 0.0390625"], PAD 1 (all sides), FADE 3, Cholesky with KAPPAC [6e-4], INPAD 1.24", NPIXPSF 48, ov 8,
 GAUSSIAN target sigma 0.934254 native px (H158), ~6 exposures.  The survey is simulated once into
 --workdir (seeded, so every run sees the same inputs).  Prints stamps per second, seconds per stamp
-split into PSF work / matrix assembly / factorisation / solves / refinement / products, the fraction of
-time in LAPACK with its GFLOP/s (n^3/3 + 2 n^2 m per stamp) against the machine's GEMM and POTRF rates
-(measured afterwards in a child process; float32 ones with --precision mixed), the peak memory and what
-the caches held and computed.
+split into PSF work / matrix assembly / factorisation / solves (float64, float32) / narrowing /
+refinement / products, the fraction of time in LAPACK with its GFLOP/s (n^3/3 per factorisation, n^2 m
+per triangular solve with the m target rows; the float64 and float32 parts apart) against the
+machine's GEMM and POTRF rates of the same precision (measured afterwards in a child process), the
+peak memory and what the caches held and computed.
 
     python benchmarks/bench_block.py --stop 8          # first 8 stamps (quick)
     python benchmarks/bench_block.py                   # the whole block (36 stamps)
-    python benchmarks/bench_block.py --precision mixed # LAPRECISION "mixed"
+    python benchmarks/bench_block.py --precision mixed # LAPRECISION "mixed" (or "full": all float64)
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ The maps come from the float32 quantities, accumulated in float64: Sigma = |T_a|
 equal numbers, and its float32 error is first order in the factor's error: on the benchmark block the
 median fidelity moves by 0.01-0.03 dB but single pixels' U/C by ~16 % (median), and on a dense, more
 ill-conditioned system the median moves by ~1 dB.  Exact maps would need the full float64 solve, so
-the mode is opt-in (``LAPRECISION = "mixed"``): layers and weight maps as float64, at ~0.77x the time.
+the mode is opt-in (``LAPRECISION = "mixed"``): layers and weight maps as float64, at ~0.75x the time of
+``"double"`` (`pyimcom.linalg.split`), whose U/C keeps a float64 ``|L^-1 b_a|^2``.
 
 If the float32 factorisation fails or the refinement does not converge, `MixedPrecisionError` is
 raised; the caller then solves the stamp in float64 (`pyimcom.linalg.cholesky`).
