@@ -33,6 +33,12 @@ def gaussian_system(seed=0, n_per=120, side=6.0, s=0.9, s_t=1.0, targets=(1.0,))
     return A, b, C, image, rng
 
 
+def layer_vectors(rng, image):
+    """Three vectors (rows) to coadd: a noise-like layer, one with a large mean, an image indicator."""
+    n = image.size
+    return np.vstack([rng.standard_normal(n), 100 + rng.standard_normal(n), (image == 1).astype(float)])
+
+
 def dense_solve(A, b_o, kappa, V):
     """T and the weighted sums ``b (A + kappa)^-1 v`` (rows of V) from a float64 Cholesky solve."""
     factor = scipy.linalg.cho_factor(A + kappa * np.eye(A.shape[0]), lower=True)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from gaussian_systems import dense_solve as _dense
 from gaussian_systems import gaussian_system as _system
+from gaussian_systems import layer_vectors
 
 import pyimcom.linalg.mixed as mixed
 from pyimcom.errors import PyIMCOMValueError
@@ -19,8 +20,7 @@ from pyimcom.linalg.mixed import MixedPrecisionError, solve_cholesky_mixed
 @pytest.mark.parametrize("targets", [(1.0,), (1.0, 1.3)])
 def test_refined_sums_match_a_float64_solve_and_maps_are_close(targets):
     A, b, C, image, rng = _system(targets=targets)
-    n = A.shape[0]
-    V = np.vstack([rng.standard_normal(n), 100 + rng.standard_normal(n), (image == 1).astype(float)])
+    V = layer_vectors(rng, image)
     settings = SolverSettings(kappac=(6e-4,))
     sol, sums, steps = solve_cholesky_mixed(A.astype(np.float32), b, C, settings, V, lambda Z: Z @ A)
     ref = solve_cholesky(A, b, C, settings)

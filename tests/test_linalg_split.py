@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from gaussian_systems import dense_solve, gaussian_system
+from gaussian_systems import dense_solve, gaussian_system, layer_vectors
 
 from pyimcom._kernels.narrow import narrow_lower
 from pyimcom.errors import PyIMCOMValueError
@@ -39,8 +39,7 @@ def _rhs(b, V):
 @pytest.mark.parametrize("targets", [(1.0,), (1.0, 1.3)])
 def test_sums_are_float64_exact_and_maps_match_the_float64_kernel(targets):
     A, b, C, image, rng = gaussian_system(targets=targets)
-    n = A.shape[0]
-    V = np.vstack([rng.standard_normal(n), 100 + rng.standard_normal(n), (image == 1).astype(float)])
+    V = layer_vectors(rng, image)
     settings = SolverSettings(kappac=(6e-4,))
     sol, sums = solve_cholesky_sums(A.copy(), _rhs(b, V), C, settings, V.shape[0])
     ref = solve_cholesky(A, b, C, settings)
