@@ -192,6 +192,8 @@ def test_pair_overlaps_in_the_a_buffer_give_the_same_systems(tiny_survey):
         if s == 0:
             A_buf = [v for (name, _), v in borrowed._buffers.items() if name == "A"][0]
             assert np.shares_memory(borrowed._scratch(0, (16,), np.float64), A_buf)
+            spectra = borrowed._scratch(3 * 8 * 13, (4,), np.complex128)  # an unaligned offset is rounded up
+            assert np.shares_memory(spectra, A_buf) and spectra.ctypes.data % 64 == A_buf.ctypes.data % 64
             assert not np.shares_memory(fresh._scratch(0, (16,), np.float64), A_buf)
         borrowed.advance(s)
         fresh.advance(s)

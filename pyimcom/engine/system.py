@@ -370,8 +370,8 @@ class SystemBuilder:
         return out
 
     def _scratch(self, offset: int, shape: tuple[int, ...], dtype) -> np.ndarray:
-        """Scratch array at byte ``offset`` of the reused A buffer, or a new one if there is none or it is
-        too small.
+        """Scratch array at byte ``offset`` (rounded up to 64) of the reused A buffer, or a new one if
+        there is none or it is too small.
 
         The pair overlaps (~45 MB) and their cross-spectra live only within a batch of sub-matrices,
         which `system` computes before it writes A: so they borrow A's buffer, idle then, rather than
@@ -380,8 +380,9 @@ class SystemBuilder:
         """
         dtype = np.dtype(dtype)
         nbytes = int(np.prod(shape)) * dtype.itemsize
+        offset = -(-offset // 64) * 64  # aligned (the buffer itself is at least 16-byte aligned)
         bufs = [buf for (name, _), buf in (self._buffers or {}).items() if name == "A"]
-        if bufs and offset % 64 == 0 and offset + nbytes <= bufs[0].nbytes:
+        if bufs and offset + nbytes <= bufs[0].nbytes:
             return bufs[0].view(np.uint8)[offset : offset + nbytes].view(dtype).reshape(shape)
         return np.empty(shape, dtype=dtype)
 
