@@ -6,10 +6,11 @@ The configuration is the production-like one of the performance issue: BLOCK 2, 
 GAUSSIAN target sigma 0.934254 native px (H158), ~6 exposures.  The survey is simulated once into
 --workdir (seeded, so every run sees the same inputs).  Prints stamps per second, seconds per stamp
 split into PSF work / matrix assembly / factorisation / solves (float64, float32) / narrowing /
-refinement / products, the fraction of time in LAPACK with its GFLOP/s (n^3/3 per factorisation, n^2 m
-per triangular solve with the m target rows; the float64 and float32 parts apart) against the
-machine's GEMM and POTRF rates of the same precision (measured afterwards in a child process), the
-peak memory and what the caches held and computed.
+refinement / products, the overhead kernels with their time per unit of work (sub-matrix entry,
+overlap array, b entry, PSF sampling, A entry gathered), the fraction of time in LAPACK with its
+GFLOP/s (n^3/3 per factorisation, n^2 m per triangular solve with the m target rows; the float64 and
+float32 parts apart) against the machine's GEMM and POTRF rates of the same precision (measured
+afterwards in a child process), the peak memory and what the caches held and computed.
 
     python benchmarks/bench_block.py --stop 8          # first 8 stamps (quick)
     python benchmarks/bench_block.py                   # the whole block (36 stamps)
@@ -63,6 +64,49 @@ class _Exclusive:
                     self._stack[-1] += dt
 
         return timed
+
+
+class _Units:
+    """Wall time and work units (entries, arrays, ...) of the engine's overhead kernels, per label.
+
+    Unlike `_Exclusive`, nothing is subtracted: these kernels run inside the "psf" and "assembly"
+    calls, and their rates (time per unit of work) show how far each is from its own floor.
+    """
+
+    def __init__(self):
+        self.time = defaultdict(float)
+        self.units = defaultdict(float)
+
+    def wrap(self, label, func, units):
+        """``func`` timed under ``label``, counting ``units(*args, **kwargs)`` units of work per call."""
+
+        def timed(*args, **kwargs):
+            t0 = time.perf_counter()
+            try:
+                return func(*args, **kwargs)
+            finally:
+                self.time[label] += time.perf_counter() - t0
+                self.units[label] += units(*args, **kwargs)
+
+        return timed
+
+
+def _pair_entries(grids, la, lb, *args, symmetric=False, **kwargs):
+    """Entries a sub-matrix kernel call interpolates (the upper triangle only when symmetric)."""
+    na, nb = len(la), len(lb)
+    return na * (na + 1) / 2 if symmetric else na * nb
+
+
+def _overlap_arrays(fa, fb, *args, **kwargs):
+    """Overlap arrays (one image pair each) a `cross_overlap` call transforms."""
+    import numpy as np
+
+    return float(np.prod(np.broadcast_shapes(np.shape(fa), np.shape(fb))[:-2]))
+
+
+def _grid_values(grid, xs, ys, *args, **kwargs):
+    """Values one `interpolate_grid` call writes (b entries)."""
+    return len(xs) * len(xs[0]) * len(ys[0]) if len(xs) else 0
 
 
 def _machine_peaks(conn, prefix: str, n_gemm: int = 4096, n_potrf: int = 6000) -> None:
@@ -129,6 +173,7 @@ def main(argv=None) -> int:
     import numpy as np
     import scipy.linalg
 
+    import pyimcom.engine.operator as operator
     import pyimcom.engine.system as system
     import pyimcom.linalg.cholesky as cholesky
     import pyimcom.linalg.mixed as mixed
@@ -169,6 +214,16 @@ def main(argv=None) -> int:
         return "solves" if L.dtype == np.float64 else "solves32"
 
     scipy.linalg.solve_triangular = timer.wrap(solve_label, scipy.linalg.solve_triangular)  # one node
+    units = _Units()  # the overhead kernels, in time per unit of work
+    system.interpolate_pair_lags = units.wrap(
+        "sub-matrix entries", system.interpolate_pair_lags, _pair_entries
+    )
+    system.cross_overlap = units.wrap("overlap arrays (FFT)", system.cross_overlap, _overlap_arrays)
+    system.interpolate_grid = units.wrap("b entries", system.interpolate_grid, _grid_values)
+    system.sample_input_psf = units.wrap("PSF samplings", system.sample_input_psf, lambda *a, **k: 1)
+    operator.StampOperator.dense = units.wrap(
+        "A entries gathered", operator.StampOperator.dense, lambda self, out: out.size
+    )
     sizes = []
     orig_system = B.system
 
@@ -208,8 +263,16 @@ def main(argv=None) -> int:
     print(f"  {'partition':14s} {result.timings['partition'] / n_st:7.3f}  (once per block)")
     rates = ", ".join(f"{k} {f / t / 1e9:.1f} GFLOP/s" for k, (f, t) in parts.items() if t > 0)
     print(f"LAPACK (factorisation + solves): {lapack / wall:.1%} of the block; {rates}")
-    print(f"overhead (everything but LAPACK) per stamp: {(wall - lapack) / n_st:.2f} s "
-          f"= {(wall - lapack) / lapack:.2f} x the LAPACK time")  # fmt: skip
+    over = wall - lapack
+    print(f"overhead (everything but LAPACK) per stamp: {over / n_st:.2f} s = {over / wall:.1%} of the "
+          f"block = {over / lapack:.2f} x the LAPACK time")  # fmt: skip
+    print("overhead kernels per stamp (time per unit of work):")
+    scale = {"PSF samplings": (1e3, "ms"), "overlap arrays (FFT)": (1e3, "ms")}
+    for label, t in units.time.items():
+        count = units.units[label]
+        factor, unit = scale.get(label, (1e9, "ns"))
+        each = f"{t / count * factor:.2f} {unit} each" if count else "-"
+        print(f"  {label:22s} {count / n_st:12,.0f}  {t / n_st:6.3f} s  ({each})")
     print(f"peak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
     if not args.no_peak:  # in a child process: its memory does not count in the peak RSS above
         import multiprocessing as mp
