@@ -376,19 +376,33 @@ def _grid_row_direct(grid, wy_r, iy, wx, xstart, out_row):
         out_row[c] = 0.0 if ix < 0 else _tap_sum(grid, iy, ix, wx[c], wy_r)
 
 
+@njit(cache=True, inline="always")
+def _contract_y(grid, wy_r, iy, lo, hi, tmp, ntap):
+    """``tmp[ix] = sum_a wy_r[a] grid[iy + a, ix]`` for ``lo <= ix < hi``, summed in tap order.
+
+    One pass over the columns with the tap loop inside: with ``ntap`` a compile-time constant the
+    tap loop unrolls and the column loop vectorises (the sums are those of a pass per tap, bit for
+    bit, and 30 % faster on the b vectors).
+    """
+    for ix in range(lo, hi):
+        total = 0.0
+        for a in range(ntap):
+            total += wy_r[a] * grid[np.uint64(iy + a), ix]
+        tmp[ix] = total
+
+
 @njit(cache=True)
 def _grid_row_separable(grid, wy_r, iy, wx, xstart, xlo, xhi, tmp, out_row):
     """One output row of the grid mode: contract y once over columns ``[xlo, xhi)``, then x per column."""
     ntap = wy_r.shape[0]
     # unsigned indices: numba then skips its negative-index wraparound test on every access
     lo, hi = np.uint64(xlo), np.uint64(xhi)
-    for ix in range(lo, hi):
-        tmp[ix] = 0.0
-    for a in range(ntap):
-        wa = wy_r[a]
-        src = grid[np.uint64(iy + a)]
-        for ix in range(lo, hi):
-            tmp[ix] += wa * src[ix]
+    if ntap == 10:  # D5512 and G4460 with their tap counts as constants
+        _contract_y(grid, wy_r, iy, lo, hi, tmp, 10)
+    elif ntap == 8:
+        _contract_y(grid, wy_r, iy, lo, hi, tmp, 8)
+    else:
+        _contract_y(grid, wy_r, iy, lo, hi, tmp, ntap)
     for c in range(xstart.shape[0]):
         ix = xstart[c]
         if ix < 0:
