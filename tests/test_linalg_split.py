@@ -10,6 +10,7 @@ import pytest
 from gaussian_systems import dense_solve, gaussian_system, layer_vectors
 
 from pyimcom._kernels.narrow import narrow_lower
+from pyimcom._kernels.products import column_norms2
 from pyimcom.errors import PyIMCOMValueError
 from pyimcom.linalg import SolverSettings, solve_cholesky
 from pyimcom.linalg.split import solve_cholesky_sums
@@ -30,6 +31,18 @@ def test_narrow_lower_rejects_what_it_cannot_narrow_in_place():
     for bad in (np.zeros((3, 3)), np.zeros((3, 4), order="F"), np.zeros((3, 3), np.float32, order="F")):
         with pytest.raises(ValueError, match="Fortran-contiguous float64"):
             narrow_lower(bad)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("order", ["F", "C"])
+def test_column_norms2_match_float64_sums_of_squares(dtype, order):
+    rng = np.random.default_rng(7)
+    X = np.asarray(rng.standard_normal((513, 40)) * 10.0 ** rng.integers(-3, 4, 40), dtype=dtype, order=order)
+    X = X[:, :37]  # a strided view of the solve's columns, as the engine passes them
+    expected = np.sum(X.astype(np.float64) ** 2, axis=0)  # float64 squares of the stored values
+    out = np.full(37, np.nan)
+    assert column_norms2(X, out) is out
+    np.testing.assert_allclose(out, expected, rtol=1e-13)
 
 
 def _rhs(b, V):

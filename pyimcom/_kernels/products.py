@@ -4,12 +4,15 @@ For one stamp with coaddition matrix ``T`` (float32, as the solvers return it) a
 values of every layer, ``layers[o, l, a] = sum_i T[o, a, i] values[l, i]`` and
 ``W[o, a, k] = sum_{i: image[i] = k} T[o, a, i]``, both accumulated in float64.  Reading T in float32
 saves converting the whole matrix (n m doubles, ~70 MB per stamp) before the sums.
+
+`column_norms2` gives the squared norms of a solve's columns (``D = |L^-1 b|^2``, ``Sigma = |T|^2``),
+accumulated in float64 whatever the input's precision.
 """
 
 import numpy as np
 from numba import njit, prange
 
-__all__ = ["stamp_sums"]
+__all__ = ["stamp_sums", "column_norms2"]
 
 
 @njit(cache=True, parallel=True, fastmath={"reassoc", "contract", "nsz"})
@@ -44,3 +47,35 @@ def stamp_sums(T, values, image, layers, W):
             w[:] = 0.0
             for i in range(n):
                 w[image[i]] += np.float64(row[i])
+
+
+@njit(cache=True, parallel=True, fastmath={"reassoc", "contract", "nsz"})
+def column_norms2(X, out):
+    """``out[a] = sum_i X[i, a]**2``, accumulated in float64.
+
+    Parameters
+    ----------
+    X : ndarray, shape (n, m), float32 or float64
+        Columns to sum; fastest when Fortran-ordered (each column contiguous), as the triangular solves
+        return them.
+    out : ndarray, shape (m,), float64
+        Output.
+
+    Returns
+    -------
+    ndarray
+        ``out``.
+
+    Notes
+    -----
+    Parallel over columns; about 3x faster than ``np.einsum("ia,ia->a", X, X, dtype=np.float64)`` on a
+    stamp's float32 T (n = 6 244, m = 1 444).
+    """
+    n, m = X.shape
+    for a in prange(m):
+        acc = 0.0
+        for i in range(n):
+            v = np.float64(X[i, a])
+            acc += v * v
+        out[a] = acc
+    return out

@@ -33,6 +33,7 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg import lapack
 
+from .._kernels.products import column_norms2
 from ..errors import PyIMCOMValueError
 from ._common import SolverSettings, StampSolution, empty_solution
 
@@ -184,10 +185,10 @@ def solve_cholesky_mixed(A32, b, C, settings: SolverSettings, vectors, matvec, o
         rhs = np.empty((n, m + V.shape[0]), dtype=np.float32, order="F")
         rhs[:, :m], rhs[:, m:] = b[o].T, V.T
         Y = scipy.linalg.solve_triangular(L32, rhs, lower=True, overwrite_b=True, check_finite=False)
-        D = np.einsum("ia,ia->a", Y[:, :m], Y[:, :m], dtype=np.float64)
+        D = column_norms2(Y[:, :m], np.empty(m))
         X = scipy.linalg.solve_triangular(L32, Y, lower=True, trans="T", overwrite_b=True, check_finite=False)
         T_o = X[:, :m].T
-        N = np.einsum("ai,ai->a", T_o, T_o, dtype=np.float64)
+        N = column_norms2(X[:, :m], np.empty(m))
         if T is None:
             T = T_o[None]  # one target: T stays in the solve's buffer (no copy)
         else:

@@ -25,6 +25,7 @@ import numpy as np
 import scipy.linalg
 
 from .._kernels.narrow import narrow_columns, narrow_lower
+from .._kernels.products import column_norms2
 from ..errors import PyIMCOMValueError
 from ._common import SolverSettings, StampSolution, empty_solution
 from .cholesky import factor_shifted
@@ -103,12 +104,12 @@ def solve_cholesky_sums(A, rhs, C, settings: SolverSettings, n_vec: int, overwri
         work = rhs[o] if rhs[o].flags.c_contiguous else np.ascontiguousarray(rhs[o])
         Y = scipy.linalg.solve_triangular(L, work.T, lower=True, overwrite_b=True, check_finite=False)
         Yb, Yv = Y[:, :m], Y[:, m:]
-        D = np.einsum("ia,ia->a", Yb, Yb)
+        D = column_norms2(Yb, np.empty(m))
         sums[o] = Yb.T @ Yv
         # the float32 back-substitution, in place: L and Y narrowed in their own memory
         X = scipy.linalg.solve_triangular(narrow_lower(L), narrow_columns(Y, m), lower=True, trans="T",
                                           overwrite_b=True, check_finite=False)  # fmt: skip
-        N = np.einsum("ia,ia->a", X, X, dtype=np.float64)
+        N = column_norms2(X, np.empty(m))
         uc[o], sigma[o], kappa[o] = 1.0 - (k_o * N + D) / C[o], N, k_o
         T.append(X.T)
         del L, Y
