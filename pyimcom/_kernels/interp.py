@@ -382,7 +382,7 @@ def _contract_y(grid, wy_r, iy, lo, hi, tmp, ntap):
 
     One pass over the columns with the tap loop inside: with ``ntap`` a compile-time constant the
     tap loop unrolls and the column loop vectorises (the sums are those of a pass per tap, bit for
-    bit, and 30 % faster on the b vectors).
+    bit; a stamp's b vectors take 15 % less time).
     """
     for ix in range(lo, hi):
         total = 0.0

@@ -68,8 +68,8 @@ def column_norms2(X, out):
 
     Notes
     -----
-    Parallel over columns; about 3x faster than ``np.einsum("ia,ia->a", X, X, dtype=np.float64)`` on a
-    stamp's float32 T (n = 6 244, m = 1 444).
+    Parallel over columns: on a stamp's columns (n = 6 244, m = 1 444) 0.9 ms for float32 and 2.0 ms
+    for float64, against 8.8 and 3.9 ms for ``np.einsum("ia,ia->a", X, X, dtype=np.float64)``.
     """
     n, m = X.shape
     for a in prange(m):
