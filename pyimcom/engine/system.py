@@ -288,9 +288,13 @@ class SystemBuilder:
     def _inst_slice(self, inst: int) -> slice:
         return self.pixels.instamp(*divmod(inst, self.n_side))
 
+    def _local(self, inst: list[int], sel: list[np.ndarray]) -> list[np.ndarray]:
+        """A stamp's selection ``sel`` (block pixel indices) as int64 indices local to its InStamps."""
+        return [(idx - self._inst_slice(a).start).astype(np.int64) for idx, a in zip(sel, inst, strict=True)]
+
     def _mark_used(self, inst: list[int], sel: list[np.ndarray]) -> None:
         """Record the pixels one stamp pairs: its selection of each of its InStamps, for every pair."""
-        local = [idx - self._inst_slice(a).start for idx, a in zip(sel, inst, strict=True)]
+        local = self._local(inst, sel)
         for t in range(9):
             for u in range(t, 9):
                 (a, la), (b, lb) = sorted([(inst[t], local[t]), (inst[u], local[u])], key=lambda x: x[0])
@@ -479,7 +483,7 @@ class SystemBuilder:
         st, px = self.settings, self.pixels
         inst = self._neighbourhood(j, i)
         sel = select_stamp_pixels(px, self.geometry, j, i, st.rho)
-        local = [(idx - self._inst_slice(a).start).astype(np.int64) for idx, a in zip(sel, inst, strict=True)]
+        local = self._local(inst, sel)
         sizes = [len(x) for x in sel]
         offs = np.r_[0, np.cumsum(sizes)]
         n = int(offs[-1])
